@@ -1,0 +1,1 @@
+"""etcd-py: etcd, the distributed reliable key-value store, in Python."""
