@@ -46,3 +46,21 @@ class SnapshotMeta:
 
     index: int = 0
     term: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """What the consensus core asks its driver to do, in this order:
+
+    1. persist `hard_state` (if not None) and `entries`, syncing when `must_sync`;
+    2. send messages (none for a single member);
+    3. apply `committed_entries`, which are already durable on a quorum;
+    4. call advance(ready).
+    Committed entries may be applied while step 1 is in flight: they were made
+    durable by an earlier Ready.
+    """
+
+    hard_state: HardState | None
+    entries: tuple[Entry, ...]
+    committed_entries: tuple[Entry, ...]
+    must_sync: bool

@@ -1,0 +1,48 @@
+"""The Maintenance service: status, hashes, snapshot, defragmentation, alarms."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
+from etcdpy.api.v3rpc.status import unary
+from etcdpy.server.server import EtcdServer
+
+
+class MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):
+    def __init__(self, server: EtcdServer) -> None:
+        self._server = server
+
+    @unary
+    async def Status(self, request: rpc_pb2.StatusRequest, context: grpc.aio.ServicerContext
+                     ) -> rpc_pb2.StatusResponse:
+        return self._server.status()
+
+    @unary
+    async def Alarm(self, request: rpc_pb2.AlarmRequest, context: grpc.aio.ServicerContext
+                    ) -> rpc_pb2.AlarmResponse:
+        # No alarm can be raised until quotas arrive; GET lists none, DEACTIVATE clears none.
+        return rpc_pb2.AlarmResponse(header=self._server.header())
+
+    @unary
+    async def HashKV(self, request: rpc_pb2.HashKVRequest, context: grpc.aio.ServicerContext
+                     ) -> rpc_pb2.HashKVResponse:
+        return await self._server.hash_kv(request.revision)
+
+    @unary
+    async def Hash(self, request: rpc_pb2.HashRequest, context: grpc.aio.ServicerContext
+                   ) -> rpc_pb2.HashResponse:
+        return await self._server.hash()
+
+    @unary
+    async def Defragment(self, request: rpc_pb2.DefragmentRequest, context: grpc.aio.ServicerContext
+                         ) -> rpc_pb2.DefragmentResponse:
+        await self._server.defragment()
+        return rpc_pb2.DefragmentResponse(header=self._server.header())
+
+    async def Snapshot(self, request: rpc_pb2.SnapshotRequest, context: grpc.aio.ServicerContext
+                       ) -> AsyncIterator[rpc_pb2.SnapshotResponse]:
+        async for resp in self._server.snapshot():
+            yield resp

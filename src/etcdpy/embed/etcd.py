@@ -1,0 +1,122 @@
+"""Start a member in-process: the server, its gRPC services, and its listeners.
+
+The gRPC services run in a grpc.aio server on a private abstract unix socket.
+Each client URL gets a `ClientListener` that serves the JSON gateway itself
+and relays HTTP/2 (gRPC) connections to that socket; see docs/design.md for
+why one port is shared this way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from urllib.parse import urlsplit
+
+import grpc
+
+from etcdpy.api.gateway.listener import ClientListener
+from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc
+from etcdpy.api.pb.v3electionpb import v3election_pb2_grpc
+from etcdpy.api.pb.v3lockpb import v3lock_pb2_grpc
+from etcdpy.api.v3rpc.cluster import ClusterService
+from etcdpy.api.v3rpc.kv import KVService
+from etcdpy.api.v3rpc.maintenance import MaintenanceService
+from etcdpy.pkg import zaplog
+from etcdpy.server.config import ServerConfig
+from etcdpy.server.server import EtcdServer
+
+log = zaplog.get("embed")
+
+# gRPC accepts this much beyond --max-request-bytes, so that an oversize request
+# reaches the server and gets etcd's "request is too large" instead of a transport error.
+GRPC_OVERHEAD_BYTES = 512 * 1024
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    return host, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+class Etcd:
+    """A running member. `await Etcd.start(cfg)`, then `await etcd.stop()`."""
+
+    def __init__(self, cfg: ServerConfig) -> None:
+        self.cfg = cfg
+        self.server = EtcdServer(cfg)
+        self._grpc: grpc.aio.Server | None = None
+        self.client_listeners: list[ClientListener] = []
+        self._peer_sockets: list[socket.socket] = []
+        self.grpc_target = f"unix-abstract:etcdpy-{os.getpid()}-{id(self):x}"
+
+    @classmethod
+    async def start(cls, cfg: ServerConfig) -> Etcd:
+        etcd = cls(cfg)
+        try:
+            await etcd._start()
+        except BaseException:
+            await etcd.stop()
+            raise
+        return etcd
+
+    async def _start(self) -> None:
+        cfg = self.cfg
+        log.info("configuring peer listeners", **{"listen-peer-urls": cfg.listen_peer_urls})
+        for url in cfg.listen_peer_urls:
+            self._peer_sockets.append(self._bind_peer(url))
+        log.info("configuring client listeners", **{"listen-client-urls": cfg.listen_client_urls})
+        await self.server.start()
+        limit = cfg.max_request_bytes + GRPC_OVERHEAD_BYTES
+        self._grpc = grpc.aio.server(options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", 2**31 - 1),
+            ("grpc.max_concurrent_streams", 2**31 - 1),
+            ("grpc.keepalive_time_ms", int(cfg.grpc_keepalive_interval * 1000)),
+            ("grpc.keepalive_timeout_ms", int(cfg.grpc_keepalive_timeout * 1000)),
+            ("grpc.http2.min_ping_interval_without_data_ms", int(cfg.grpc_keepalive_min_time * 1000)),
+            ("grpc.so_reuseport", 0),
+        ])
+        s = self.server
+        rpc_pb2_grpc.add_KVServicer_to_server(KVService(s), self._grpc)
+        rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterService(s), self._grpc)
+        rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(s), self._grpc)
+        # Services of later milestones: registered so that clients get UNIMPLEMENTED.
+        rpc_pb2_grpc.add_WatchServicer_to_server(rpc_pb2_grpc.WatchServicer(), self._grpc)
+        rpc_pb2_grpc.add_LeaseServicer_to_server(rpc_pb2_grpc.LeaseServicer(), self._grpc)
+        rpc_pb2_grpc.add_AuthServicer_to_server(rpc_pb2_grpc.AuthServicer(), self._grpc)
+        v3lock_pb2_grpc.add_LockServicer_to_server(v3lock_pb2_grpc.LockServicer(), self._grpc)
+        v3election_pb2_grpc.add_ElectionServicer_to_server(v3election_pb2_grpc.ElectionServicer(), self._grpc)
+        self._grpc.add_insecure_port(self.grpc_target)
+        await self._grpc.start()
+        for url in cfg.listen_client_urls:
+            host, port = _host_port(url)
+            listener = ClientListener(host, port, self.grpc_target, max_request_bytes=cfg.max_request_bytes)
+            await listener.start()
+            self.client_listeners.append(listener)
+            log.warning("serving client traffic insecurely; this is strongly discouraged!",
+                        address=f"{host}:{listener.port}")
+        log.info("ready to serve client requests")
+
+    def _bind_peer(self, url: str) -> socket.socket:
+        """Hold the peer port as etcd does (peer traffic arrives with multi-member clusters)."""
+        host, port = _host_port(url)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        if self.cfg.socket_reuse_address:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(16)
+        return sock
+
+    async def stop(self) -> None:
+        for listener in self.client_listeners:
+            await listener.close()
+        if self._grpc is not None:
+            await self._grpc.stop(grace=1.0)
+        await self.server.stop()
+        for sock in self._peer_sockets:
+            sock.close()
+
+    async def wait_closed(self) -> None:
+        await asyncio.Event().wait()

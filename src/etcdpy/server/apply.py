@@ -1,0 +1,66 @@
+"""The applier: turns one committed log entry into a change of the member's state.
+
+Every member applies the same entries in the same order, so everything here
+must be deterministic: the result depends only on the entry and the state
+before it. Results go back to the proposer (if it is waiting on this member)
+as a response message or an EtcdError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from etcdpy.api import errors
+from etcdpy.api.pb.etcdserverpb import raft_internal_pb2
+from etcdpy.mvcc.kvstore import KVStore
+from etcdpy.server import txn
+
+InternalRaftRequest = raft_internal_pb2.InternalRaftRequest
+
+
+class Applier:
+    """Applies InternalRaftRequests to the key-value store.
+
+    `index` is the entry's log index: it becomes the store's consistent index in
+    the same backend transaction as the change, so that a restart replays from
+    the WAL exactly the entries the backend does not have yet.
+    """
+
+    def __init__(self, kv: KVStore, on_cluster_event: Callable[[InternalRaftRequest], None]) -> None:
+        self._kv = kv
+        self._on_cluster_event = on_cluster_event
+
+    def lease_exists(self, lease_id: int) -> bool:
+        # The Lease service arrives with leases; until then no lease exists.
+        return False
+
+    def apply(self, index: int, req: InternalRaftRequest) -> Any:
+        """Apply `req`; return its response (without header) or an EtcdError (never raises one)."""
+        kv = self._kv
+        try:
+            if req.HasField("put"):
+                w = kv.write()
+                try:
+                    resp: Any = txn.put(w, req.put, lease_exists=self.lease_exists)
+                except BaseException:
+                    w.abort()
+                    raise
+                w.end(index)
+                return resp
+            if req.HasField("delete_range"):
+                w = kv.write()
+                resp = txn.delete_range(w, req.delete_range)
+                w.end(index)
+                return resp
+            if req.HasField("txn"):
+                return txn.txn(kv, req.txn, lease_exists=self.lease_exists, consistent_index=index)
+            if req.HasField("compaction"):
+                return txn.compact(kv, req.compaction, consistent_index=index)
+            if req.HasField("cluster_member_attr_set") or req.HasField("cluster_version_set"):
+                self._on_cluster_event(req)
+                return None
+        except errors.EtcdError as e:
+            return e
+        return errors.NOT_CAPABLE
+

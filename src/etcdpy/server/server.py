@@ -1,0 +1,318 @@
+"""EtcdServer: one member's state and the loop that drives consensus, disk and apply.
+
+Write path: a request is validated, wrapped in an InternalRaftRequest with a
+fresh ID, proposed, and the caller waits on that ID. The driver loop takes
+everything proposed since its last turn as one Ready: the entries go to the
+WAL in ONE write and ONE fsync (group commit) on the WAL thread, while the
+entries committed by the previous turn are applied on the event loop thread.
+A proposer's future is resolved only when its entry is applied, which is
+after its fsync: an acknowledged write is durable.
+
+Threading: all state (store, node, waiters) is touched only from the event
+loop thread; the WAL thread runs nothing but `WAL.save`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import struct
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from etcdpy.api import errors
+from etcdpy.api.pb.etcdserverpb import raft_internal_pb2, rpc_pb2
+from etcdpy.mvcc.kvstore import KVStore
+from etcdpy.pkg import zaplog
+from etcdpy.raft.raftpb import Entry, EntryType, HardState, Ready, SnapshotMeta
+from etcdpy.server import txn
+from etcdpy.server.apply import Applier
+from etcdpy.server.config import ServerConfig
+from etcdpy.server.membership import Cluster, Member
+from etcdpy.server.solo_node import SoloNode
+from etcdpy.storage.backend import Backend
+from etcdpy.storage.wal import WAL
+from etcdpy.version import CLUSTER_VERSION, SERVER_VERSION
+
+InternalRaftRequest = raft_internal_pb2.InternalRaftRequest
+log = zaplog.get("etcdserver")
+
+# How long a proposer waits for its entry to be applied before giving up.
+REQUEST_TIMEOUT = 7.0
+SNAPSHOT_CHUNK_BYTES = 32 * 1024
+_WAL_META = struct.Struct(">QQ")  # member ID, cluster ID
+
+
+class ServerStartError(RuntimeError):
+    """The member cannot start with this data directory and configuration."""
+
+
+class EtcdServer:
+    def __init__(self, cfg: ServerConfig) -> None:
+        self.cfg = cfg
+        self.cluster = Cluster.bootstrap(cfg.initial_cluster, cfg.initial_cluster_token)
+        try:
+            self.member: Member = self.cluster.member_by_name(cfg.name)
+        except KeyError:
+            raise ServerStartError(f"member {cfg.name!r} is not in --initial-cluster") from None
+        if len(self.cluster.members) > 1:
+            raise ServerStartError("multi-member clusters are not supported yet; start a single member")
+        self.member.client_urls = list(cfg.advertise_client_urls)
+        self.cluster_version = ""
+        self._waiters: dict[int, asyncio.Future[Any]] = {}
+        self._ids = itertools.count((int(time.time() * 1000) & 0xFFFFFFFFFF) << 16)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._wal_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal")
+        self._tasks: list[asyncio.Task[None]] = []
+        self.applied_index = 0
+        self._since_snapshot = 0
+        self._open_storage()
+
+    # ---- start-up -------------------------------------------------------------
+
+    def _open_storage(self) -> None:
+        cfg = self.cfg
+        os.makedirs(os.path.dirname(cfg.backend_path), exist_ok=True)
+        self.backend = Backend(cfg.backend_path)
+        self.kv = KVStore(self.backend)
+        self.applier = Applier(self.kv, self._on_cluster_event)
+        fresh = not WAL.exists(cfg.wal_path)
+        if fresh:
+            if cfg.initial_cluster_state == "existing":
+                raise ServerStartError("joining an existing cluster is not supported yet")
+            meta = _WAL_META.pack(self.member.id, self.cluster.id)
+            self.wal = WAL.create(cfg.wal_path, meta)
+            self.wal.read_all()
+            # As etcd's bootstrap: entry 1 adds this member, in term 1.
+            conf = json.dumps({"id": self.member.id, "name": self.member.name,
+                               "peerURLs": self.member.peer_urls}).encode()
+            first = Entry(1, 1, EntryType.CONF_CHANGE, conf)
+            self.wal.save(HardState(1, 0, 1), [first])
+            hard_state, entries = HardState(1, 0, 1), [first]
+        else:
+            self.wal = WAL.open(cfg.wal_path)
+            meta, hard_state, entries = self.wal.read_all()
+            member_id, cluster_id = _WAL_META.unpack(meta)
+            if member_id != self.member.id or cluster_id != self.cluster.id:
+                raise ServerStartError(
+                    f"data dir {cfg.data_dir} belongs to member {member_id:x} of cluster {cluster_id:x}, "
+                    f"not to {self.member.id:x} of {self.cluster.id:x}"
+                )
+        last_index = entries[-1].index if entries else hard_state.commit
+        applied = self.kv.consistent_index
+        self.node = SoloNode(self.member.id, hard_state, last_index, applied)
+        self.node.set_unapplied(entries)
+        self.applied_index = applied
+        log.info("starting local member", **{"local-member-id": f"{self.member.id:x}",
+                                             "cluster-id": f"{self.cluster.id:x}",
+                                             "fresh": fresh, "last-index": last_index,
+                                             "applied-index": applied})
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._run(), name="raft-loop"))
+        self._wake.set()
+        attrs = InternalRaftRequest(cluster_member_attr_set=raft_internal_pb2.ClusterMemberAttrSetRequest(
+            member_ID=self.member.id,
+            member_attributes=raft_internal_pb2.MemberAttributes(
+                name=self.member.name, client_urls=self.member.client_urls),
+        ))
+        await self.propose(attrs)
+        if not self.cluster_version:
+            await self.propose(InternalRaftRequest(
+                cluster_version_set=raft_internal_pb2.ClusterVersionSetRequest(ver=CLUSTER_VERSION)))
+        log.info("published local member to cluster through raft", **{
+            "local-member-id": f"{self.member.id:x}", "cluster-id": f"{self.cluster.id:x}"})
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for t in self._tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(errors.STOPPED)
+        self._waiters.clear()
+        self._wal_thread.shutdown(wait=True)
+        self.backend.sync()
+        self.wal.close()
+        self.backend.close()
+
+    # ---- the driver loop ----------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        node = self.node
+        sync = not self.cfg.unsafe_no_fsync
+        while not self._stopping:
+            if not node.has_ready():
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            rd = node.ready()
+            saving = None
+            if rd.entries or rd.hard_state is not None:
+                saving = loop.run_in_executor(
+                    self._wal_thread, self.wal.save, rd.hard_state, rd.entries, sync and rd.must_sync)
+            # Committed entries are durable already: apply them while the new ones are written.
+            self._apply_entries(rd)
+            if saving is not None:
+                await saving
+            node.advance(rd)
+            self._maybe_release_wal()
+
+    def _apply_entries(self, rd: Ready) -> None:
+        for entry in rd.committed_entries:
+            result: Any = None
+            req: InternalRaftRequest | None = None
+            if entry.type == EntryType.NORMAL and entry.data:
+                req = InternalRaftRequest.FromString(entry.data)
+                started = time.monotonic()
+                result = self.applier.apply(entry.index, req)
+                took = time.monotonic() - started
+                if took > self.cfg.warning_apply_duration:
+                    log.warning("apply request took too long", took=f"{took * 1000:.3f}ms",
+                                **{"expected-duration": f"{self.cfg.warning_apply_duration * 1000:.0f}ms"})
+            self.applied_index = entry.index
+            self._since_snapshot += 1
+            if req is not None:
+                fut = self._waiters.pop(req.ID, None)
+                if fut is not None and not fut.done():
+                    if isinstance(result, errors.EtcdError):
+                        fut.set_exception(result)
+                    else:
+                        fut.set_result(result)
+
+    def _maybe_release_wal(self) -> None:
+        """After --snapshot-count applied entries, let the WAL drop what the backend holds durably."""
+        if self._since_snapshot < self.cfg.snapshot_count:
+            return
+        self._since_snapshot = 0
+        index = self.kv.consistent_index
+        if index <= 0:
+            return
+        self.backend.sync()
+        self.wal.save_snapshot(SnapshotMeta(index, self.node.term))
+        self.wal.release_lock_to(index)
+
+    def _on_cluster_event(self, req: InternalRaftRequest) -> None:
+        if req.HasField("cluster_version_set"):
+            self.cluster_version = req.cluster_version_set.ver
+        elif req.HasField("cluster_member_attr_set"):
+            attr = req.cluster_member_attr_set
+            m = self.cluster.members.get(attr.member_ID)
+            if m is not None:
+                m.name = attr.member_attributes.name
+                m.client_urls = list(attr.member_attributes.client_urls)
+
+    # ---- requests -------------------------------------------------------------
+
+    async def propose(self, req: InternalRaftRequest) -> Any:
+        if self._stopping:
+            raise errors.STOPPED
+        rid = next(self._ids)
+        req.ID = rid
+        data = req.SerializeToString()
+        if len(data) > self.cfg.max_request_bytes:
+            raise errors.REQUEST_TOO_LARGE
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiters[rid] = fut
+        self.node.propose(data)
+        self._wake.set()
+        timer = asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, self._expire, rid)
+        try:
+            return await fut
+        finally:
+            timer.cancel()
+
+    def _expire(self, rid: int) -> None:
+        fut = self._waiters.pop(rid, None)
+        if fut is not None and not fut.done():
+            fut.set_exception(errors.TIMEOUT)
+
+    def header(self) -> rpc_pb2.ResponseHeader:
+        return rpc_pb2.ResponseHeader(cluster_id=self.cluster.id, member_id=self.member.id,
+                                      revision=self.kv.rev, raft_term=self.node.term)
+
+    async def range(self, req: rpc_pb2.RangeRequest) -> rpc_pb2.RangeResponse:
+        # One member: every acknowledged write is applied already, so a local read is linearizable.
+        resp = txn.range(self.kv, req)
+        resp.header.CopyFrom(self.header())
+        return resp
+
+    async def put(self, req: rpc_pb2.PutRequest) -> rpc_pb2.PutResponse:
+        resp: rpc_pb2.PutResponse = await self.propose(InternalRaftRequest(put=req))
+        resp.header.CopyFrom(self.header())
+        return resp
+
+    async def delete_range(self, req: rpc_pb2.DeleteRangeRequest) -> rpc_pb2.DeleteRangeResponse:
+        resp: rpc_pb2.DeleteRangeResponse = await self.propose(InternalRaftRequest(delete_range=req))
+        resp.header.CopyFrom(self.header())
+        return resp
+
+    async def txn(self, req: rpc_pb2.TxnRequest) -> rpc_pb2.TxnResponse:
+        if txn.is_read_only(req):
+            resp = txn.txn(self.kv, req, lease_exists=self.applier.lease_exists, consistent_index=None)
+        else:
+            resp = await self.propose(InternalRaftRequest(txn=req))
+        resp.header.CopyFrom(self.header())
+        return resp
+
+    async def compact(self, req: rpc_pb2.CompactionRequest) -> rpc_pb2.CompactionResponse:
+        resp: rpc_pb2.CompactionResponse = await self.propose(InternalRaftRequest(compaction=req))
+        resp.header.CopyFrom(self.header())
+        return resp
+
+    def status(self) -> rpc_pb2.StatusResponse:
+        return rpc_pb2.StatusResponse(
+            header=self.header(), version=SERVER_VERSION, dbSize=self.backend.size,
+            leader=self.node.leader, raftIndex=self.node.committed, raftTerm=self.node.term,
+            raftAppliedIndex=self.applied_index, dbSizeInUse=self.backend.size_in_use,
+        )
+
+    def members(self) -> list[rpc_pb2.Member]:
+        return [rpc_pb2.Member(ID=m.id, name=m.name, peerURLs=m.peer_urls, clientURLs=m.client_urls,
+                               isLearner=m.is_learner) for m in self.cluster.members.values()]
+
+    # ---- maintenance ---------------------------------------------------------
+
+    async def hash_kv(self, revision: int) -> rpc_pb2.HashKVResponse:
+        h, compact_rev, _hash_rev = self.kv.hash_kv(revision)
+        return rpc_pb2.HashKVResponse(header=self.header(), hash=h, compact_revision=compact_rev)
+
+    async def hash(self) -> rpc_pb2.HashResponse:
+        return rpc_pb2.HashResponse(header=self.header(), hash=self.backend.hash())
+
+    async def defragment(self) -> None:
+        """Rewrite the backend compactly. Like etcd's, it blocks this member while it runs."""
+        started = time.monotonic()
+        before = self.backend.size
+        self.backend.defrag()
+        log.info("finished defragmenting directory", path=self.cfg.backend_path,
+                 **{"current-db-size-bytes-diff": self.backend.size - before,
+                    "current-db-size-bytes": self.backend.size, "took": f"{time.monotonic() - started:.3f}s"})
+
+    async def snapshot(self) -> AsyncIterator[rpc_pb2.SnapshotResponse]:
+        """The backend file in chunks, then its SHA-256 (etcd's snapshot trailer)."""
+        digest = hashlib.sha256()
+        total = self.backend.snapshot_size
+        sent = 0
+        header = self.header()
+        log.info("sending database snapshot to client", **{"total-bytes": total})
+        for chunk in self.backend.snapshot(SNAPSHOT_CHUNK_BYTES):
+            digest.update(chunk)
+            sent += len(chunk)
+            yield rpc_pb2.SnapshotResponse(header=header, remaining_bytes=max(total - sent, 0),
+                                           blob=chunk)
+            await asyncio.sleep(0)
+        yield rpc_pb2.SnapshotResponse(header=header, remaining_bytes=0, blob=digest.digest())
+        log.info("sent database snapshot to client", **{"total-bytes": sent})
