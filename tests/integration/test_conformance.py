@@ -1,8 +1,14 @@
-"""The shared conformance checks (real etcd3, aetcd and etcd3gw clients) pass against etcd-py."""
+"""The shared conformance checks (real etcd3, aetcd and etcd3gw clients) against etcd-py.
+
+Every check must pass except the ones listed in EXPECTED_FAILURES, each with
+the reason. The list is exact: a listed check that starts passing fails this
+test too, so the list shrinks as features land.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,6 +17,21 @@ from tests.servers import REPO, EtcdProcess
 SHARED = REPO.parent / "shared" / "conformance"
 VENVS = os.environ.get("ETCDPY_CLIENT_VENVS", "/tmp/etcd-client-venvs")
 
+_WATCH_LEASE_LOCK = "watch, leases, locks and elections arrive with issue 4"
+EXPECTED_FAILURES: dict[str, str] = {
+    **{f"[{c}] {n}": _WATCH_LEASE_LOCK for c in ("etcd3", "aetcd") for n in (
+        "lease_grant_put_revoke", "lease_expiry", "watch_live_put", "watch_delete_event",
+        "watch_from_revision", "lock")},
+    "[etcd3] watch_prefix": _WATCH_LEASE_LOCK,
+    "[aetcd] watch_prefix_once": _WATCH_LEASE_LOCK,
+    **{f"[etcd3gw] {n}": _WATCH_LEASE_LOCK for n in (
+        "gw_lease", "gw_lease_expiry", "gw_watch", "gw_watch_once_delete", "gw_watch_prefix_from_revision",
+        "gw_lock", "http_watch_stream_framing", "http_lease_endpoints", "http_v3lock", "http_v3election")},
+    # Deliberate: etcd answers 405 to PUT on the gateway; etcd-py accepts PUT as well as POST
+    # (issue 2: the example people copy uses requests.put).
+    "[etcd3gw] http_put_method_405": "etcd-py accepts PUT on /v3 paths by design",
+}
+
 
 def test_third_party_clients(etcdpy_server: EtcdProcess) -> None:
     assert SHARED.is_dir(), f"{SHARED} is missing"
@@ -18,4 +39,16 @@ def test_third_party_clients(etcdpy_server: EtcdProcess) -> None:
         assert Path(VENVS, client, "bin", "python").exists(), f"no venv for {client}: run scripts/test.sh"
     out = subprocess.run(["bash", str(SHARED / "run_all.sh"), etcdpy_server.endpoint, VENVS],
                          capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout + out.stderr
+    text = out.stdout + out.stderr
+    results = dict(
+        (f"[{m.group(1)}] {m.group(3)}", m.group(2))
+        for m in re.finditer(r"^\[(\w+)\] (PASS|FAIL) ([\w.-]+)", out.stdout, re.M)
+    )
+    assert len(results) >= 60, f"too few checks ran:\n{text}"
+    failed = {name for name, res in results.items() if res == "FAIL"}
+    unexpected = sorted(failed - EXPECTED_FAILURES.keys())
+    now_passing = sorted(n for n in EXPECTED_FAILURES if results.get(n) == "PASS")
+    assert not unexpected, "checks failing:\n" + "\n".join(
+        line for line in text.splitlines() if any(line.startswith(u.split()[0]) and u.split()[1] in line
+                                                   for u in unexpected))
+    assert not now_passing, f"now passing, remove from EXPECTED_FAILURES: {now_passing}"
