@@ -45,8 +45,18 @@ log = zaplog.get("etcdserver")
 
 # How long a proposer waits for its entry to be applied before giving up.
 REQUEST_TIMEOUT = 7.0
-SNAPSHOT_CHUNK_BYTES = 32 * 1024
+SNAPSHOT_CHUNK_BYTES = 256 * 1024
 _WAL_META = struct.Struct(">QQ")  # member ID, cluster ID
+
+
+def wal_metadata(member_id: int, cluster_id: int) -> bytes:
+    """The WAL's metadata record: which member of which cluster wrote it."""
+    return _WAL_META.pack(member_id, cluster_id)
+
+
+def parse_wal_metadata(meta: bytes) -> tuple[int, int]:
+    member_id, cluster_id = parse_wal_metadata(meta)
+    return int(member_id), int(cluster_id)
 
 
 class ServerStartError(RuntimeError):
@@ -87,8 +97,7 @@ class EtcdServer:
         if fresh:
             if cfg.initial_cluster_state == "existing":
                 raise ServerStartError("joining an existing cluster is not supported yet")
-            meta = _WAL_META.pack(self.member.id, self.cluster.id)
-            self.wal = WAL.create(cfg.wal_path, meta)
+            self.wal = WAL.create(cfg.wal_path, wal_metadata(self.member.id, self.cluster.id))
             self.wal.read_all()
             # As etcd's bootstrap: entry 1 adds this member, in term 1.
             conf = json.dumps({"id": self.member.id, "name": self.member.name,
@@ -99,7 +108,7 @@ class EtcdServer:
         else:
             self.wal = WAL.open(cfg.wal_path)
             meta, hard_state, entries = self.wal.read_all()
-            member_id, cluster_id = _WAL_META.unpack(meta)
+            member_id, cluster_id = parse_wal_metadata(meta)
             if member_id != self.member.id or cluster_id != self.cluster.id:
                 raise ServerStartError(
                     f"data dir {cfg.data_dir} belongs to member {member_id:x} of cluster {cluster_id:x}, "
@@ -304,15 +313,17 @@ class EtcdServer:
     async def snapshot(self) -> AsyncIterator[rpc_pb2.SnapshotResponse]:
         """The backend file in chunks, then its SHA-256 (etcd's snapshot trailer)."""
         digest = hashlib.sha256()
-        total = self.backend.snapshot_size
-        sent = 0
         header = self.header()
-        log.info("sending database snapshot to client", **{"total-bytes": total})
-        for chunk in self.backend.snapshot(SNAPSHOT_CHUNK_BYTES):
-            digest.update(chunk)
-            sent += len(chunk)
-            yield rpc_pb2.SnapshotResponse(header=header, remaining_bytes=max(total - sent, 0),
-                                           blob=chunk)
-            await asyncio.sleep(0)
+        # The copy is taken in a thread: the backend keeps serving meanwhile.
+        snap = await asyncio.to_thread(self.backend.snapshot, SNAPSHOT_CHUNK_BYTES)
+        with snap:
+            log.info("sending database snapshot to client", **{"total-bytes": snap.size,
+                                                               "size": f"{snap.size}"})
+            while True:
+                chunk = await asyncio.to_thread(next, snap, b"")
+                if not chunk:
+                    break
+                digest.update(chunk)
+                yield rpc_pb2.SnapshotResponse(header=header, remaining_bytes=snap.remaining, blob=chunk)
         yield rpc_pb2.SnapshotResponse(header=header, remaining_bytes=0, blob=digest.digest())
-        log.info("sent database snapshot to client", **{"total-bytes": sent})
+        log.info("sent database snapshot to client", **{"total-bytes": snap.size})
