@@ -40,18 +40,14 @@ class Applier:
         kv = self._kv
         try:
             if req.HasField("put"):
-                w = kv.write()
-                try:
+                with kv.write() as w:
                     resp: Any = txn.put(w, req.put, lease_exists=self.lease_exists)
-                except BaseException:
-                    w.abort()
-                    raise
-                w.end(index)
+                    w.end(index)
                 return resp
             if req.HasField("delete_range"):
-                w = kv.write()
-                resp = txn.delete_range(w, req.delete_range)
-                w.end(index)
+                with kv.write() as w:
+                    resp = txn.delete_range(w, req.delete_range)
+                    w.end(index)
                 return resp
             if req.HasField("txn"):
                 return txn.txn(kv, req.txn, lease_exists=self.lease_exists, consistent_index=index)

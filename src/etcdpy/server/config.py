@@ -203,6 +203,7 @@ class ServerConfig:
     data_dir: str = "default.etcd"
     wal_dir: str = ""
     snapshot_count: int = 100000
+    max_wals: int = 5
     heartbeat_ms: int = 100
     election_ms: int = 1000
     listen_peer_urls: list[str] = field(default_factory=lambda: ["http://localhost:2380"])
@@ -295,6 +296,7 @@ def build_config(values: Mapping[str, str]) -> ServerConfig:
         data_dir=data_dir,
         wal_dir=raw["wal-dir"],
         snapshot_count=get_int("snapshot-count"),
+        max_wals=get_int("max-wals"),
         heartbeat_ms=get_int("heartbeat-interval"),
         election_ms=get_int("election-timeout"),
         listen_peer_urls=parse_urls(raw["listen-peer-urls"]),

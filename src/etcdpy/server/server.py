@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -103,10 +104,13 @@ class EtcdServer:
             conf = json.dumps({"id": self.member.id, "name": self.member.name,
                                "peerURLs": self.member.peer_urls}).encode()
             first = Entry(1, 1, EntryType.CONF_CHANGE, conf)
-            self.wal.save(HardState(1, 0, 1), [first])
             hard_state, entries = HardState(1, 0, 1), [first]
+            self.wal.save(hard_state, entries)
         else:
-            self.wal = WAL.open(cfg.wal_path)
+            # Open at the newest snapshot marker the backend holds durably: the WAL below it may be gone.
+            durable = self.kv.consistent_index
+            snaps = [s for s in WAL.valid_snapshots(cfg.wal_path) if s.index <= durable]
+            self.wal = WAL.open(cfg.wal_path, snaps[-1] if snaps else SnapshotMeta())
             meta, hard_state, entries = self.wal.read_all()
             member_id, cluster_id = parse_wal_metadata(meta)
             if member_id != self.member.id or cluster_id != self.cluster.id:
@@ -114,7 +118,7 @@ class EtcdServer:
                     f"data dir {cfg.data_dir} belongs to member {member_id:x} of cluster {cluster_id:x}, "
                     f"not to {self.member.id:x} of {self.cluster.id:x}"
                 )
-        last_index = entries[-1].index if entries else hard_state.commit
+        last_index = self.wal.last_index
         applied = self.kv.consistent_index
         self.node = SoloNode(self.member.id, hard_state, last_index, applied)
         self.node.set_unapplied(entries)
@@ -171,7 +175,8 @@ class EtcdServer:
             saving = None
             if rd.entries or rd.hard_state is not None:
                 saving = loop.run_in_executor(
-                    self._wal_thread, self.wal.save, rd.hard_state, rd.entries, sync and rd.must_sync)
+                    self._wal_thread, functools.partial(
+                        self.wal.save, rd.hard_state, rd.entries, sync=sync and rd.must_sync))
             # Committed entries are durable already: apply them while the new ones are written.
             self._apply_entries(rd)
             if saving is not None:
@@ -211,7 +216,8 @@ class EtcdServer:
             return
         self.backend.sync()
         self.wal.save_snapshot(SnapshotMeta(index, self.node.term))
-        self.wal.release_lock_to(index)
+        if self.cfg.max_wals > 0:
+            self.wal.release_lock_to(index, retain=self.cfg.max_wals)
 
     def _on_cluster_event(self, req: InternalRaftRequest) -> None:
         if req.HasField("cluster_version_set"):
@@ -269,8 +275,8 @@ class EtcdServer:
         return resp
 
     async def txn(self, req: rpc_pb2.TxnRequest) -> rpc_pb2.TxnResponse:
-        if txn.is_read_only(req):
-            resp = txn.txn(self.kv, req, lease_exists=self.applier.lease_exists, consistent_index=None)
+        if _is_read_only(req):
+            resp = txn.txn(self.kv, req, lease_exists=self.applier.lease_exists)
         else:
             resp = await self.propose(InternalRaftRequest(txn=req))
         resp.header.CopyFrom(self.header())
@@ -327,3 +333,14 @@ class EtcdServer:
                 yield rpc_pb2.SnapshotResponse(header=header, remaining_bytes=snap.remaining, blob=chunk)
         yield rpc_pb2.SnapshotResponse(header=header, remaining_bytes=0, blob=digest.digest())
         log.info("sent database snapshot to client", **{"total-bytes": snap.size})
+
+
+def _is_read_only(req: rpc_pb2.TxnRequest) -> bool:
+    """A txn with no put or delete in any branch, at any depth, changes nothing: serve it locally."""
+    for op in (*req.success, *req.failure):
+        kind = op.WhichOneof("request")
+        if kind in ("request_put", "request_delete_range"):
+            return False
+        if kind == "request_txn" and not _is_read_only(op.request_txn):
+            return False
+    return True

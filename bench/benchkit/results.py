@@ -1,0 +1,115 @@
+"""What a run records: one WorkloadResult per (workload, target), one CheckPerfResult per target
+for `etcdctl check perf`, the throughput ratios between targets, and the JSON document of it all."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .layout import REPO_ROOT
+from .parse import Measurement
+
+# Each row's requests/s is divided by these targets' requests/s on the same workload.
+BASELINES = ("reference", "noop")
+
+
+@dataclass
+class WorkloadResult:
+    workload: str
+    target: str
+    command: list[str]  # benchmark's arguments, apart from the harness's --endpoints and output flags
+    total_requests: int
+    measurement: Measurement | None = None
+    # Why the numbers are missing or suspect: the target did not start or died, the tool failed.
+    failure: str | None = None
+    wall_secs: float = 0.0
+
+    @property
+    def requests_per_sec(self) -> float | None:
+        """Successful requests per second (the tool does not count failed ones), unless the run failed."""
+        if self.failure is not None or self.measurement is None:
+            return None
+        return self.measurement.requests_per_sec
+
+
+@dataclass
+class CheckPerfResult:
+    target: str
+    load: str
+    passed: bool
+    report_lines: list[str]  # etcdctl's PASS/FAIL lines
+    exit_code: int | None = None
+    failure: str | None = None  # the check did not run to its verdict
+
+
+def throughput_ratios(results: Sequence[WorkloadResult]) -> dict[tuple[str, str], dict[str, float]]:
+    """(workload, target) -> {baseline: requests/s of target / requests/s of baseline}, for every
+    baseline other than the target itself with a valid measurement on that workload."""
+    rps = {(r.workload, r.target): r.requests_per_sec for r in results}
+    ratios: dict[tuple[str, str], dict[str, float]] = {}
+    for (workload, target), value in rps.items():
+        if value is None:
+            continue
+        row = {}
+        for base in BASELINES:
+            base_value = rps.get((workload, base))
+            if base != target and base_value:
+                row[base] = value / base_value
+        ratios[(workload, target)] = row
+    return ratios
+
+
+def environment() -> dict[str, Any]:
+    """Facts that explain the numbers: machine size and load, versions, the checkout's commit."""
+    commit = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "loadavg_1_5_15": list(os.getloadavg()),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "commit": commit or None,
+    }
+
+
+def write_json(
+    path: Path,
+    meta: dict[str, Any],
+    workload_results: Sequence[WorkloadResult],
+    check_perf_results: Sequence[CheckPerfResult],
+) -> None:
+    ratios = throughput_ratios(workload_results)
+    doc = {
+        **meta,
+        "results": [
+            {
+                **dataclasses.asdict(r),
+                "requests_per_sec": r.requests_per_sec,
+                "p50_secs": r.measurement.p50_secs if r.measurement else None,
+                "p99_secs": r.measurement.p99_secs if r.measurement else None,
+                "ratios": ratios.get((r.workload, r.target), {}),
+            }
+            for r in workload_results
+        ],
+        "check_perf": [dataclasses.asdict(c) for c in check_perf_results],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def timestamp() -> str:
+    """UTC, sortable, usable in a file name."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -1,0 +1,89 @@
+"""Ratios and table rendering from synthetic results (no processes, no timing)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.benchkit import report, results
+from bench.benchkit.parse import Measurement
+from bench.benchkit.results import WorkloadResult
+
+
+def _ok(workload: str, target: str, rps: float, p50: float = 0.001, p99: float = 0.002) -> WorkloadResult:
+    m = Measurement(requests_per_sec=rps, percentiles_secs={"50": p50, "99": p99})
+    return WorkloadResult(workload, target, ["put"], 100, measurement=m)
+
+
+def _runs() -> list[WorkloadResult]:
+    return [
+        _ok("put", "reference", 1000.0),
+        _ok("range", "reference", 4000.0),
+        _ok("put", "etcdpy", 250.0),
+        WorkloadResult("range", "etcdpy", ["range"], 100, failure="not run: etcdpy failed to start\ndetails"),
+        _ok("put", "noop", 500.0),
+        _ok("range", "noop", 2000.0),
+    ]
+
+
+def test_ratios_against_each_baseline() -> None:
+    ratios = results.throughput_ratios(_runs())
+    assert ratios[("put", "etcdpy")] == {"reference": pytest.approx(0.25), "noop": pytest.approx(0.5)}
+    assert ratios[("put", "noop")] == {"reference": pytest.approx(0.5)}
+    assert ratios[("put", "reference")] == {"noop": pytest.approx(2.0)}
+    assert ("range", "etcdpy") not in ratios
+
+
+def test_text_table_groups_by_workload_and_explains_failures() -> None:
+    lines = report.text_table(_runs()).splitlines()
+    assert lines[0].split() == [
+        "workload",
+        "target",
+        "req/s",
+        "p50",
+        "ms",
+        "p99",
+        "ms",
+        "failed",
+        "reqs",
+        "vs",
+        "reference",
+        "vs",
+        "noop",
+    ]
+    put_rows = [line.split() for line in lines[2:5]]
+    assert [row[1] for row in put_rows] == ["reference", "etcdpy", "noop"]
+    assert put_rows[1][2:] == ["250", "1.00", "2.00", "0.25x", "0.50x"]
+    assert "FAILED (1)" in report.text_table(_runs())
+    assert lines[-1] == "(1) etcdpy: not run: etcdpy failed to start"
+
+
+def test_markdown_table_shape() -> None:
+    md = report.markdown_table(_runs()).splitlines()
+    assert md[0].startswith("| workload | target | req/s |")
+    assert md[1].startswith("| --- | --- | ---: |")
+    assert all(line.count("|") == md[0].count("|") for line in md[2:8])
+    assert md[-1].startswith("- (1) etcdpy: not run")
+
+
+def test_json_document(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    results.write_json(path, {"scale": 0.1}, _runs(), [])
+    doc = json.loads(path.read_text())
+    assert doc["scale"] == 0.1
+    etcdpy_put = next(r for r in doc["results"] if (r["workload"], r["target"]) == ("put", "etcdpy"))
+    assert etcdpy_put["requests_per_sec"] == 250.0
+    assert etcdpy_put["p99_secs"] == 0.002
+    assert etcdpy_put["ratios"] == {"reference": 0.25, "noop": 0.5}
+
+
+def test_rows_failing_the_same_way_share_a_note() -> None:
+    runs = [
+        *_runs(),
+        WorkloadResult("put", "etcdpy", ["put"], 100, failure="not run: etcdpy failed to start\ndetails"),
+    ]
+    text = report.text_table(runs)
+    assert text.count("FAILED (1)") == 2
+    assert "(2)" not in text
