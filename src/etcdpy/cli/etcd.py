@@ -148,13 +148,14 @@ def _yaml_text(value: object) -> str:
 
 
 def version_text() -> str:
+    arch = "amd64" if platform.machine() == "x86_64" else platform.machine()
     return (f"etcd Version: {SERVER_VERSION}\nGit SHA: etcd-py-{PROJECT_VERSION}\n"
             f"Go Version: python{platform.python_version()}\n"
-            f"Go OS/Arch: {sys.platform}/{'amd64' if platform.machine() == 'x86_64' else platform.machine()}\n")
+            f"Go OS/Arch: {sys.platform}/{arch}\n")
 
 
 async def _serve(cfg: ServerConfig) -> int:
-    from etcdpy.embed.etcd import Etcd  # noqa: PLC0415 (keeps `etcd --help` fast)
+    from etcdpy.embed.etcd import Etcd
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -198,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.fatal("failed to verify flags", error=str(e))
         return 1
     try:
-        import uvloop  # noqa: PLC0415
+        import uvloop
 
         runner = uvloop.run
     except ImportError:

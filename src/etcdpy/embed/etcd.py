@@ -22,6 +22,7 @@ from etcdpy.api.pb.v3lockpb import v3lock_pb2_grpc
 from etcdpy.api.v3rpc.cluster import ClusterService
 from etcdpy.api.v3rpc.kv import KVService
 from etcdpy.api.v3rpc.maintenance import MaintenanceService
+from etcdpy.api.v3rpc.unimplemented import unimplemented
 from etcdpy.pkg import zaplog
 from etcdpy.server.config import ServerConfig
 from etcdpy.server.server import EtcdServer
@@ -82,11 +83,13 @@ class Etcd:
         rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterService(s), self._grpc)
         rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(s), self._grpc)
         # Services of later milestones: registered so that clients get UNIMPLEMENTED.
-        rpc_pb2_grpc.add_WatchServicer_to_server(rpc_pb2_grpc.WatchServicer(), self._grpc)
-        rpc_pb2_grpc.add_LeaseServicer_to_server(rpc_pb2_grpc.LeaseServicer(), self._grpc)
-        rpc_pb2_grpc.add_AuthServicer_to_server(rpc_pb2_grpc.AuthServicer(), self._grpc)
-        v3lock_pb2_grpc.add_LockServicer_to_server(v3lock_pb2_grpc.LockServicer(), self._grpc)
-        v3election_pb2_grpc.add_ElectionServicer_to_server(v3election_pb2_grpc.ElectionServicer(), self._grpc)
+        g = self._grpc
+        rpc_pb2_grpc.add_WatchServicer_to_server(unimplemented(rpc_pb2_grpc.WatchServicer, "Watch")(), g)
+        rpc_pb2_grpc.add_LeaseServicer_to_server(unimplemented(rpc_pb2_grpc.LeaseServicer, "Lease")(), g)
+        rpc_pb2_grpc.add_AuthServicer_to_server(unimplemented(rpc_pb2_grpc.AuthServicer, "Auth")(), g)
+        v3lock_pb2_grpc.add_LockServicer_to_server(unimplemented(v3lock_pb2_grpc.LockServicer, "Lock")(), g)
+        v3election_pb2_grpc.add_ElectionServicer_to_server(
+            unimplemented(v3election_pb2_grpc.ElectionServicer, "Election")(), g)
         self._grpc.add_insecure_port(self.grpc_target)
         await self._grpc.start()
         for url in cfg.listen_client_urls:

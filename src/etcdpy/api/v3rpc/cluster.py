@@ -6,10 +6,13 @@ import grpc
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
 from etcdpy.api.v3rpc.status import unary
+from etcdpy.api.v3rpc.unimplemented import unimplemented
 from etcdpy.server.server import EtcdServer
 
+_Base = unimplemented(rpc_pb2_grpc.ClusterServicer, "Cluster")
 
-class ClusterService(rpc_pb2_grpc.ClusterServicer):
+
+class ClusterService(_Base):  # type: ignore[misc,valid-type]
     def __init__(self, server: EtcdServer) -> None:
         self._server = server
 

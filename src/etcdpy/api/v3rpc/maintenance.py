@@ -8,10 +8,13 @@ import grpc
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
 from etcdpy.api.v3rpc.status import unary
+from etcdpy.api.v3rpc.unimplemented import unimplemented
 from etcdpy.server.server import EtcdServer
 
+_Base = unimplemented(rpc_pb2_grpc.MaintenanceServicer, "Maintenance")
 
-class MaintenanceService(rpc_pb2_grpc.MaintenanceServicer):
+
+class MaintenanceService(_Base):  # type: ignore[misc,valid-type]
     def __init__(self, server: EtcdServer) -> None:
         self._server = server
 

@@ -208,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore = snap_sub.add_parser("restore", help="Restores an etcd member snapshot to an etcd directory")
     restore.add_argument("file")
     restore.add_argument("--data-dir", default="", help="Path to the data directory (default <name>.etcd)")
-    restore.add_argument("--wal-dir", default="", help="Path to the WAL directory (default <data-dir>/member/wal)")
+    restore.add_argument("--wal-dir", default="",
+                         help="Path to the WAL directory (default <data-dir>/member/wal)")
     restore.add_argument("--name", default="default", help="Human-readable name for this member")
     restore.add_argument("--initial-cluster", default="default=http://localhost:2380",
                          help="Initial cluster configuration for restore bootstrap")
