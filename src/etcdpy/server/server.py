@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import itertools
 import json
@@ -36,6 +35,7 @@ from etcdpy.server import txn
 from etcdpy.server.apply import Applier
 from etcdpy.server.config import ServerConfig
 from etcdpy.server.membership import Cluster, Member
+from etcdpy.server.metrics import ServerMetrics
 from etcdpy.server.solo_node import SoloNode
 from etcdpy.storage.backend import Backend
 from etcdpy.storage.wal import WAL
@@ -83,8 +83,11 @@ class EtcdServer:
         self._wal_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal")
         self._tasks: list[asyncio.Task[None]] = []
         self.applied_index = 0
+        self.failed_proposals = 0
         self._since_snapshot = 0
+        self.metrics = ServerMetrics()
         self._open_storage()
+        self.metrics.attach(self)
 
     # ---- start-up -------------------------------------------------------------
 
@@ -175,14 +178,24 @@ class EtcdServer:
             saving = None
             if rd.entries or rd.hard_state is not None:
                 saving = loop.run_in_executor(
-                    self._wal_thread, functools.partial(
-                        self.wal.save, rd.hard_state, rd.entries, sync=sync and rd.must_sync))
+                    self._wal_thread, self._save, rd.hard_state, rd.entries, sync and rd.must_sync)
             # Committed entries are durable already: apply them while the new ones are written.
             self._apply_entries(rd)
             if saving is not None:
                 await saving
             node.advance(rd)
             self._maybe_release_wal()
+
+    def _save(self, hard_state: HardState | None, entries: tuple[Entry, ...], sync: bool) -> None:
+        """On the WAL thread: persist one Ready's entries with one fsync."""
+        started = time.perf_counter()
+        self.wal.save(hard_state, entries, sync=sync)
+        if sync:
+            self.metrics.wal_fsync.observe(time.perf_counter() - started)
+
+    @property
+    def pending_proposals(self) -> int:
+        return len(self._waiters)
 
     def _apply_entries(self, rd: Ready) -> None:
         for entry in rd.committed_entries:
@@ -252,6 +265,7 @@ class EtcdServer:
     def _expire(self, rid: int) -> None:
         fut = self._waiters.pop(rid, None)
         if fut is not None and not fut.done():
+            self.failed_proposals += 1
             fut.set_exception(errors.TIMEOUT)
 
     def header(self) -> rpc_pb2.ResponseHeader:
