@@ -14,7 +14,9 @@ import socket
 from urllib.parse import urlsplit
 
 import grpc
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from etcdpy.api.gateway.httptypes import HttpRequest, HttpResponse, text_error
 from etcdpy.api.gateway.listener import ClientListener
 from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc
 from etcdpy.api.pb.v3electionpb import v3election_pb2_grpc
@@ -94,12 +96,18 @@ class Etcd:
         await self._grpc.start()
         for url in cfg.listen_client_urls:
             host, port = _host_port(url)
-            listener = ClientListener(host, port, self.grpc_target, max_request_bytes=cfg.max_request_bytes)
+            listener = ClientListener(host, port, self.grpc_target, max_request_bytes=cfg.max_request_bytes,
+                                      extra_routes={"/metrics": self._metrics})
             await listener.start()
             self.client_listeners.append(listener)
             log.warning("serving client traffic insecurely; this is strongly discouraged!",
                         address=f"{host}:{listener.port}")
         log.info("ready to serve client requests")
+
+    async def _metrics(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "GET":
+            return text_error(405)
+        return HttpResponse(200, self.server.metrics.exposition(), (("Content-Type", CONTENT_TYPE_LATEST),))
 
     def _bind_peer(self, url: str) -> socket.socket:
         """Hold the peer port as etcd does (peer traffic arrives with multi-member clusters)."""
