@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import concurrent.futures
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,3 +181,25 @@ def test_crc32c_implementations_agree() -> None:
     assert crc32c.extend_pure(0, b"123456789") == 0xE3069283
     assert crc32c.extend(0, b"123456789") == 0xE3069283
     assert crc32c.extend(crc32c.extend(0, data[:1000]), data[1000:]) == crc32c.extend_pure(0, data)
+
+
+def test_snapshot_on_a_worker_thread_while_writing(tmp_path: Path, backend: Backend) -> None:
+    _fill(backend, 2000)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        future = pool.submit(lambda: b"".join(backend.snapshot(chunk_size=1 << 16)))
+        i = 0
+        while not future.done():
+            with backend.write() as txn:
+                txn.put(schema.LEASE, b"%08d" % i, b"x" * 100)
+            i += 1
+        data = future.result()
+    path = tmp_path / "copy.db"
+    path.write_bytes(data)
+    copy = Backend(str(path))
+    try:
+        with copy.read() as txn:
+            assert txn.count(schema.KEY) == 2000
+            leases = [k for k, _ in txn.items(schema.LEASE)]
+        assert leases == [b"%08d" % n for n in range(len(leases))]  # a prefix of the writes: one commit
+    finally:
+        copy.close()

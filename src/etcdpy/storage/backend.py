@@ -5,8 +5,11 @@ file); LMDB adds ``db-lock`` beside it for its reader table.
 
 Threading: the server calls every method from one thread (the event loop
 thread). There are no locks here; a second write transaction while one is open
-is a programming error and raises. LMDB allows one open Backend per file per
-process: close it before opening the file again (e.g. to swap in a snapshot).
+is a programming error and raises. The one exception: `snapshot` (and reading
+the Snapshot it returns) may run on a worker thread, since LMDB readers are
+thread-safe, but never while `defrag` or `close` runs. LMDB allows one open
+Backend per file per process: close it before opening the file again (e.g. to
+swap in a snapshot).
 
 Durability: the environment is opened with ``sync=False, metasync=False``, so a
 commit writes its pages with ``write(2)`` but never waits for the disk. This is
