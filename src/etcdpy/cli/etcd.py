@@ -201,11 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import uvloop
 
-        runner = uvloop.run
+        uvloop.install()
     except ImportError:
-        runner = asyncio.run
+        pass
     try:
-        return int(runner(_serve(cfg)))
+        return asyncio.run(_serve(cfg))
     except KeyboardInterrupt:
         return 0
     except Exception as e:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import grpc
-
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
-from etcdpy.api.v3rpc.status import unary
+from etcdpy.api.v3rpc.status import Context, unary
 from etcdpy.api.v3rpc.unimplemented import unimplemented
 from etcdpy.server.server import EtcdServer
 
@@ -17,6 +15,6 @@ class ClusterService(_Base):  # type: ignore[misc,valid-type]
         self._server = server
 
     @unary
-    async def MemberList(self, request: rpc_pb2.MemberListRequest, context: grpc.aio.ServicerContext
+    async def MemberList(self, request: rpc_pb2.MemberListRequest, context: Context
                          ) -> rpc_pb2.MemberListResponse:
         return rpc_pb2.MemberListResponse(header=self._server.header(), members=self._server.members())

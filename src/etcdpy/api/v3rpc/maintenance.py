@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import grpc
-
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
-from etcdpy.api.v3rpc.status import unary
+from etcdpy.api.v3rpc.status import Context, unary
 from etcdpy.api.v3rpc.unimplemented import unimplemented
 from etcdpy.server.server import EtcdServer
 
@@ -19,33 +17,33 @@ class MaintenanceService(_Base):  # type: ignore[misc,valid-type]
         self._server = server
 
     @unary
-    async def Status(self, request: rpc_pb2.StatusRequest, context: grpc.aio.ServicerContext
+    async def Status(self, request: rpc_pb2.StatusRequest, context: Context
                      ) -> rpc_pb2.StatusResponse:
         return self._server.status()
 
     @unary
-    async def Alarm(self, request: rpc_pb2.AlarmRequest, context: grpc.aio.ServicerContext
+    async def Alarm(self, request: rpc_pb2.AlarmRequest, context: Context
                     ) -> rpc_pb2.AlarmResponse:
         # No alarm can be raised until quotas arrive; GET lists none, DEACTIVATE clears none.
         return rpc_pb2.AlarmResponse(header=self._server.header())
 
     @unary
-    async def HashKV(self, request: rpc_pb2.HashKVRequest, context: grpc.aio.ServicerContext
+    async def HashKV(self, request: rpc_pb2.HashKVRequest, context: Context
                      ) -> rpc_pb2.HashKVResponse:
         return await self._server.hash_kv(request.revision)
 
     @unary
-    async def Hash(self, request: rpc_pb2.HashRequest, context: grpc.aio.ServicerContext
+    async def Hash(self, request: rpc_pb2.HashRequest, context: Context
                    ) -> rpc_pb2.HashResponse:
         return await self._server.hash()
 
     @unary
-    async def Defragment(self, request: rpc_pb2.DefragmentRequest, context: grpc.aio.ServicerContext
+    async def Defragment(self, request: rpc_pb2.DefragmentRequest, context: Context
                          ) -> rpc_pb2.DefragmentResponse:
         await self._server.defragment()
         return rpc_pb2.DefragmentResponse(header=self._server.header())
 
-    async def Snapshot(self, request: rpc_pb2.SnapshotRequest, context: grpc.aio.ServicerContext
+    async def Snapshot(self, request: rpc_pb2.SnapshotRequest, context: Context
                        ) -> AsyncIterator[rpc_pb2.SnapshotResponse]:
         async for resp in self._server.snapshot():
             yield resp

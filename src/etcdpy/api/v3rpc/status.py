@@ -12,14 +12,15 @@ from etcdpy.api import errors
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Handler = Callable[[Any, Req, grpc.aio.ServicerContext], Awaitable[Resp]]
+Context = grpc.aio.ServicerContext[Any, Any]
+Handler = Callable[[Any, Req, Context], Awaitable[Resp]]
 
 
 def unary(handler: Handler[Req, Resp]) -> Handler[Req, Resp]:
     """Wrap a unary handler: an EtcdError becomes its gRPC code and etcd's message."""
 
     @wraps(handler)
-    async def wrapped(self: Any, request: Req, context: grpc.aio.ServicerContext) -> Resp:
+    async def wrapped(self: Any, request: Req, context: Context) -> Resp:
         try:
             return await handler(self, request, context)
         except errors.EtcdError as e:

@@ -7,6 +7,8 @@ from typing import Any
 
 import grpc
 
+from etcdpy.api.v3rpc.status import Context
+
 
 def unimplemented(servicer_base: type, service_name: str) -> type:
     """A subclass of `servicer_base` whose every RPC aborts with UNIMPLEMENTED and a clear message.
@@ -15,7 +17,7 @@ def unimplemented(servicer_base: type, service_name: str) -> type:
     """
 
     def make(method: str) -> Any:
-        async def handler(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def handler(self: Any, request: Any, context: Context) -> Any:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED,
                                 f"etcd-py: {service_name}.{method} is not implemented yet")
 
