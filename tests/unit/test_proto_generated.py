@@ -1,0 +1,25 @@
+"""The committed generated protobuf modules match the .proto files (scripts/gen_proto.sh)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.servers import REPO
+
+PB = REPO / "src" / "etcdpy" / "api" / "pb"
+
+
+def test_generated_code_is_current(tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    shutil.copytree(REPO / "scripts", copy / "scripts")
+    shutil.copytree(PB, copy / "src" / "etcdpy" / "api" / "pb",
+                    ignore=shutil.ignore_patterns("*_pb2*.py*", "__pycache__"))
+    subprocess.run(["bash", str(copy / "scripts" / "gen_proto.sh")], check=True, capture_output=True)
+    fresh = {p.relative_to(copy / "src" / "etcdpy" / "api" / "pb"): p.read_bytes()
+             for p in (copy / "src" / "etcdpy" / "api" / "pb").rglob("*_pb2*.py*")}
+    committed = {p.relative_to(PB): p.read_bytes() for p in PB.rglob("*_pb2*.py*")}
+    assert fresh.keys() == committed.keys()
+    stale = [str(k) for k in fresh if fresh[k] != committed[k]]
+    assert not stale, f"regenerate with scripts/gen_proto.sh: {stale}"
