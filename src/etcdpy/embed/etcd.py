@@ -14,6 +14,7 @@ import socket
 from urllib.parse import urlsplit
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from etcdpy.api.gateway.httptypes import HttpRequest, HttpResponse, text_error
@@ -92,6 +93,10 @@ class Etcd:
         v3lock_pb2_grpc.add_LockServicer_to_server(unimplemented(v3lock_pb2_grpc.LockServicer, "Lock")(), g)
         v3election_pb2_grpc.add_ElectionServicer_to_server(
             unimplemented(v3election_pb2_grpc.ElectionServicer, "Election")(), g)
+        # The standard health service, as etcd registers it: SERVING while the member serves.
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, g)
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._grpc.add_insecure_port(self.grpc_target)
         await self._grpc.start()
         for url in cfg.listen_client_urls:
