@@ -32,7 +32,9 @@ def test_version_and_help() -> None:
         assert flag in helped.stdout
 
 
-def _serve(tmp: Path, args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], int]:
+def _serve(
+    tmp: Path, args: list[str], env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], int]:
     client, peer = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "etcdpy.cli.etcd", *args], cwd=tmp, env={**ENV, **(env or {}),
