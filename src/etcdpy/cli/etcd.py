@@ -115,8 +115,10 @@ def env_values(environ: dict[str, str]) -> dict[str, str]:
         key = "ETCD_" + f.name.upper().replace("-", "_")
         if key in environ:
             out[f.name] = environ[key]
-            log.info("recognized and used environment variable", **{"variable-name": key,
-                                                                     "variable-value": environ[key]})
+            log.info(
+                "recognized and used environment variable",
+                **{"variable-name": key, "variable-value": environ[key]},
+            )
     return out
 
 
@@ -149,9 +151,11 @@ def _yaml_text(value: object) -> str:
 
 def version_text() -> str:
     arch = "amd64" if platform.machine() == "x86_64" else platform.machine()
-    return (f"etcd Version: {SERVER_VERSION}\nGit SHA: etcd-py-{PROJECT_VERSION}\n"
-            f"Go Version: python{platform.python_version()}\n"
-            f"Go OS/Arch: {sys.platform}/{arch}\n")
+    return (
+        f"etcd Version: {SERVER_VERSION}\nGit SHA: etcd-py-{PROJECT_VERSION}\n"
+        f"Go Version: python{platform.python_version()}\n"
+        f"Go OS/Arch: {sys.platform}/{arch}\n"
+    )
 
 
 async def _serve(cfg: ServerConfig) -> int:
@@ -185,9 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("Running: ", args=[sys.argv[0], *argv])
     try:
         if "config-file" in values:
-            log.info("loaded server configuration, other configuration command line flags "
-                     "and environment variables will be ignored if provided",
-                     path=values["config-file"])
+            log.info(
+                "loaded server configuration, other configuration command line flags "
+                "and environment variables will be ignored if provided",
+                path=values["config-file"],
+            )
             merged = file_values(values["config-file"])
         else:
             merged = {**env_values(dict(os.environ)), **values}

@@ -1,6 +1,6 @@
 """Start a member in-process: the server, its gRPC services, and its listeners.
 
-The gRPC services run in a grpc.aio server on a private abstract unix socket.
+The gRPC services run in a grpc.aio server on a private unix socket.
 Each client URL gets a `ClientListener` that serves the JSON gateway itself
 and relays HTTP/2 (gRPC) connections to that socket; see docs/design.md for
 why one port is shared this way.
@@ -9,8 +9,9 @@ why one port is shared this way.
 from __future__ import annotations
 
 import asyncio
-import os
+import shutil
 import socket
+import tempfile
 from urllib.parse import urlsplit
 
 import grpc
@@ -24,6 +25,7 @@ from etcdpy.api.pb.v3electionpb import v3election_pb2_grpc
 from etcdpy.api.pb.v3lockpb import v3lock_pb2_grpc
 from etcdpy.api.v3rpc.cluster import ClusterService
 from etcdpy.api.v3rpc.kv import KVService
+from etcdpy.api.v3rpc.lease import LeaseService
 from etcdpy.api.v3rpc.maintenance import MaintenanceService
 from etcdpy.api.v3rpc.unimplemented import unimplemented
 from etcdpy.pkg import zaplog
@@ -52,7 +54,9 @@ class Etcd:
         self._grpc: grpc.aio.Server | None = None
         self.client_listeners: list[ClientListener] = []
         self._peer_sockets: list[socket.socket] = []
-        self.grpc_target = f"unix-abstract:etcdpy-{os.getpid()}-{id(self):x}"
+        # A private directory for the gRPC socket (uvloop cannot connect to abstract sockets).
+        self._sock_dir = tempfile.mkdtemp(prefix="etcdpy-")
+        self.grpc_target = f"unix:{self._sock_dir}/grpc.sock"
 
     @classmethod
     async def start(cls, cfg: ServerConfig) -> Etcd:
@@ -88,7 +92,7 @@ class Etcd:
         # Services of later milestones: registered so that clients get UNIMPLEMENTED.
         g = self._grpc
         rpc_pb2_grpc.add_WatchServicer_to_server(unimplemented(rpc_pb2_grpc.WatchServicer, "Watch")(), g)
-        rpc_pb2_grpc.add_LeaseServicer_to_server(unimplemented(rpc_pb2_grpc.LeaseServicer, "Lease")(), g)
+        rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseService(s), g)
         rpc_pb2_grpc.add_AuthServicer_to_server(unimplemented(rpc_pb2_grpc.AuthServicer, "Auth")(), g)
         v3lock_pb2_grpc.add_LockServicer_to_server(unimplemented(v3lock_pb2_grpc.LockServicer, "Lock")(), g)
         v3election_pb2_grpc.add_ElectionServicer_to_server(
@@ -133,6 +137,7 @@ class Etcd:
         await self.server.stop()
         for sock in self._peer_sockets:
             sock.close()
+        shutil.rmtree(self._sock_dir, ignore_errors=True)
 
     async def wait_closed(self) -> None:
         await asyncio.Event().wait()

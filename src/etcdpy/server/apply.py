@@ -13,8 +13,9 @@ from typing import Any
 
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import raft_internal_pb2
+from etcdpy.lease.lessor import Lessor
 from etcdpy.mvcc.kvstore import KVStore
-from etcdpy.server import txn
+from etcdpy.server import apply_lease, txn
 
 InternalRaftRequest = raft_internal_pb2.InternalRaftRequest
 
@@ -27,13 +28,13 @@ class Applier:
     the WAL exactly the entries the backend does not have yet.
     """
 
-    def __init__(self, kv: KVStore, on_cluster_event: Callable[[InternalRaftRequest], None]) -> None:
+    def __init__(
+        self, kv: KVStore, on_cluster_event: Callable[[InternalRaftRequest], None], lessor: Lessor
+    ) -> None:
         self._kv = kv
         self._on_cluster_event = on_cluster_event
-
-    def lease_exists(self, lease_id: int) -> bool:
-        # The Lease service arrives with leases; until then no lease exists.
-        return False
+        self._lessor = lessor
+        self.lease_exists: txn.LeaseExists = lessor.exists
 
     def apply(self, index: int, req: InternalRaftRequest) -> Any:
         """Apply `req`; return its response (without header) or an EtcdError (never raises one)."""
@@ -43,16 +44,30 @@ class Applier:
                 with kv.write() as w:
                     resp: Any = txn.put(w, req.put, lease_exists=self.lease_exists)
                     w.end(index)
+                if self._lessor.tracking:
+                    self._lessor.track(w.changes)
                 return resp
             if req.HasField("delete_range"):
                 with kv.write() as w:
                     resp = txn.delete_range(w, req.delete_range)
                     w.end(index)
+                if self._lessor.tracking:
+                    self._lessor.track(w.changes)
                 return resp
             if req.HasField("txn"):
-                return txn.txn(kv, req.txn, lease_exists=self.lease_exists, consistent_index=index)
+                rev = kv.rev
+                resp = txn.txn(kv, req.txn, lease_exists=self.lease_exists, consistent_index=index)
+                if self._lessor.tracking and kv.rev != rev:
+                    self._lessor.track(kv.events(kv.rev))
+                return resp
             if req.HasField("compaction"):
                 return txn.compact(kv, req.compaction, consistent_index=index)
+            if req.HasField("lease_grant"):
+                return apply_lease.grant(self._lessor, kv, req.lease_grant, index)
+            if req.HasField("lease_revoke"):
+                return apply_lease.revoke(self._lessor, req.lease_revoke, index)
+            if req.HasField("lease_checkpoint"):
+                return apply_lease.checkpoint(self._lessor, req.lease_checkpoint)
             if req.HasField("cluster_member_attr_set") or req.HasField("cluster_version_set"):
                 self._on_cluster_event(req)
                 return None

@@ -28,6 +28,9 @@ from typing import Any
 
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import raft_internal_pb2, rpc_pb2
+from etcdpy.lease.expiry import run_expiry
+from etcdpy.lease.ids import LeaseIDGenerator
+from etcdpy.lease.lessor import Lessor, NotPrimary, min_lease_ttl
 from etcdpy.mvcc.kvstore import KVStore
 from etcdpy.pkg import zaplog
 from etcdpy.raft.raftpb import Entry, EntryType, HardState, Ready, SnapshotMeta
@@ -56,7 +59,7 @@ def wal_metadata(member_id: int, cluster_id: int) -> bytes:
 
 
 def parse_wal_metadata(meta: bytes) -> tuple[int, int]:
-    member_id, cluster_id = parse_wal_metadata(meta)
+    member_id, cluster_id = _WAL_META.unpack(meta)
     return int(member_id), int(cluster_id)
 
 
@@ -75,6 +78,7 @@ class EtcdServer:
         if len(self.cluster.members) > 1:
             raise ServerStartError("multi-member clusters are not supported yet; start a single member")
         self.member.client_urls = list(cfg.advertise_client_urls)
+        self._lease_ids = LeaseIDGenerator(self.member.id, int(time.time() * 1000))
         self.cluster_version = ""
         self._waiters: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count((int(time.time() * 1000) & 0xFFFFFFFFFF) << 16)
@@ -96,7 +100,9 @@ class EtcdServer:
         os.makedirs(os.path.dirname(cfg.backend_path), exist_ok=True)
         self.backend = Backend(cfg.backend_path)
         self.kv = KVStore(self.backend)
-        self.applier = Applier(self.kv, self._on_cluster_event)
+        self.lessor = Lessor(self.kv, min_ttl=min_lease_ttl(cfg.election_ms, cfg.heartbeat_ms),
+                             retry_interval=REQUEST_TIMEOUT)
+        self.applier = Applier(self.kv, self._on_cluster_event, self.lessor)
         fresh = not WAL.exists(cfg.wal_path)
         if fresh:
             if cfg.initial_cluster_state == "existing":
@@ -141,6 +147,9 @@ class EtcdServer:
                 name=self.member.name, client_urls=self.member.client_urls),
         ))
         await self.propose(attrs)
+        # Everything before this term is applied now: this member's lessor is the primary.
+        self.lessor.promote(self.cfg.election_ms / 1000)
+        self._tasks.append(loop.create_task(run_expiry(self.lessor, self._revoke_expired), name="lessor"))
         if not self.cluster_version:
             await self.propose(InternalRaftRequest(
                 cluster_version_set=raft_internal_pb2.ClusterVersionSetRequest(ver=CLUSTER_VERSION)))
@@ -150,6 +159,7 @@ class EtcdServer:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        self.lessor.demote()
         for t in self._tasks:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -300,6 +310,39 @@ class EtcdServer:
         resp: rpc_pb2.CompactionResponse = await self.propose(InternalRaftRequest(compaction=req))
         resp.header.CopyFrom(self.header())
         return resp
+
+    # ---- leases ---------------------------------------------------------------
+
+    async def lease_grant(self, req: rpc_pb2.LeaseGrantRequest) -> rpc_pb2.LeaseGrantResponse:
+        while req.ID == 0:
+            req.ID = self._lease_ids.next()
+        resp: rpc_pb2.LeaseGrantResponse = await self.propose(InternalRaftRequest(lease_grant=req))
+        resp.header.CopyFrom(self.header())
+        return resp
+
+    async def lease_revoke(self, req: rpc_pb2.LeaseRevokeRequest) -> rpc_pb2.LeaseRevokeResponse:
+        resp: rpc_pb2.LeaseRevokeResponse = await self.propose(InternalRaftRequest(lease_revoke=req))
+        resp.header.CopyFrom(self.header())
+        return resp
+
+    async def _revoke_expired(self, lease_id: int) -> None:
+        await self.lease_revoke(rpc_pb2.LeaseRevokeRequest(ID=lease_id))
+
+    async def lease_renew(self, lease_id: int) -> int:
+        """Keep-alive: renewed on the leader's lessor, not through the log (as etcd)."""
+        try:
+            return await self.lessor.renew(lease_id)
+        except NotPrimary:
+            raise errors.STOPPED if self._stopping else errors.NOT_LEADER from None
+
+    def lease_time_to_live(self, req: rpc_pb2.LeaseTimeToLiveRequest) -> rpc_pb2.LeaseTimeToLiveResponse:
+        resp = self.lessor.time_to_live(req.ID, req.keys)
+        resp.header.CopyFrom(self.header())
+        return resp
+
+    def lease_leases(self) -> rpc_pb2.LeaseLeasesResponse:
+        return rpc_pb2.LeaseLeasesResponse(
+            header=self.header(), leases=[rpc_pb2.LeaseStatus(ID=lease.id) for lease in self.lessor.leases()])
 
     def status(self) -> rpc_pb2.StatusResponse:
         return rpc_pb2.StatusResponse(

@@ -106,8 +106,17 @@ def snapshot_status(path: str) -> SnapshotStatus:
 
 def print_status(st: SnapshotStatus, fmt: str) -> None:
     if fmt == "json":
-        print(json.dumps({"hash": st.hash, "revision": st.revision, "totalKey": st.total_key,
-                          "totalSize": st.total_size}, separators=(",", ":")))
+        print(
+            json.dumps(
+                {
+                    "hash": st.hash,
+                    "revision": st.revision,
+                    "totalKey": st.total_key,
+                    "totalSize": st.total_size,
+                },
+                separators=(",", ":"),
+            )
+        )
         return
     row = [f"{st.hash:x}", str(st.revision), str(st.total_key), humanize_bytes(st.total_size)]
     if fmt == "table":
@@ -119,8 +128,10 @@ def print_status(st: SnapshotStatus, fmt: str) -> None:
         print("\n".join([sep, head, sep, body, sep]))
         return
     if fmt == "fields":
-        print(f'"Hash" : {st.hash}\n"Revision" : {st.revision}\n"Keys" : {st.total_key}\n'
-              f'"Size" : {st.total_size}')
+        print(
+            f'"Hash" : {st.hash}\n"Revision" : {st.revision}\n"Keys" : {st.total_key}\n'
+            f'"Size" : {st.total_size}'
+        )
         return
     print(", ".join(row))
 
@@ -146,8 +157,11 @@ def snapshot_restore(args: argparse.Namespace) -> None:
     wal_dir = args.wal_dir or os.path.join(member_dir, "wal")
     snap_dir = os.path.join(member_dir, "snap")
     started = time.monotonic()
-    log.info("restoring snapshot", path=args.file, **{"wal-dir": wal_dir, "data-dir": data_dir,
-                                                      "snap-dir": snap_dir})
+    log.info(
+        "restoring snapshot",
+        path=args.file,
+        **{"wal-dir": wal_dir, "data-dir": data_dir, "snap-dir": snap_dir},
+    )
     os.makedirs(snap_dir, exist_ok=True)
     try:
         db = os.path.join(snap_dir, "db")
@@ -155,8 +169,15 @@ def snapshot_restore(args: argparse.Namespace) -> None:
         # One conf-change entry per member, all committed, all applied: the new
         # member starts from the snapshot's data as the first term of a new log.
         members = sorted(cluster.members.values(), key=lambda m: m.id)
-        entries = [Entry(1, i + 1, EntryType.CONF_CHANGE, json.dumps(
-            {"id": m.id, "name": m.name, "peerURLs": m.peer_urls}).encode()) for i, m in enumerate(members)]
+        entries = [
+            Entry(
+                1,
+                i + 1,
+                EntryType.CONF_CHANGE,
+                json.dumps({"id": m.id, "name": m.name, "peerURLs": m.peer_urls}).encode(),
+            )
+            for i, m in enumerate(members)
+        ]
         backend = Backend(db)
         try:
             with backend.write() as txn:
@@ -172,9 +193,18 @@ def snapshot_restore(args: argparse.Namespace) -> None:
     except BaseException:
         shutil.rmtree(data_dir, ignore_errors=True)
         raise
-    log.info("restored snapshot", path=args.file, took=f"{time.monotonic() - started:.3f}s",
-             **{"wal-dir": wal_dir, "data-dir": data_dir, "snap-dir": snap_dir,
-                "member-id": f"{me.id:x}", "cluster-id": f"{cluster.id:x}"})
+    log.info(
+        "restored snapshot",
+        path=args.file,
+        took=f"{time.monotonic() - started:.3f}s",
+        **{
+            "wal-dir": wal_dir,
+            "data-dir": data_dir,
+            "snap-dir": snap_dir,
+            "member-id": f"{me.id:x}",
+            "cluster-id": f"{cluster.id:x}",
+        },
+    )
 
 
 def defrag(args: argparse.Namespace) -> None:
@@ -185,40 +215,69 @@ def defrag(args: argparse.Namespace) -> None:
     try:
         before = backend.size
         started = time.monotonic()
-        log.info("defragmenting", path=path, **{"current-db-size-bytes": before,
-                                                 "current-db-size": humanize_bytes(before)})
+        log.info(
+            "defragmenting",
+            path=path,
+            **{"current-db-size-bytes": before, "current-db-size": humanize_bytes(before)},
+        )
         backend.defrag()
         after = backend.size
-        log.info("finished defragmenting directory", path=path, took=f"{time.monotonic() - started:.3f}s",
-                 **{"current-db-size-bytes-diff": after - before, "current-db-size-bytes": after,
-                    "current-db-size": humanize_bytes(after)})
+        log.info(
+            "finished defragmenting directory",
+            path=path,
+            took=f"{time.monotonic() - started:.3f}s",
+            **{
+                "current-db-size-bytes-diff": after - before,
+                "current-db-size-bytes": after,
+                "current-db-size": humanize_bytes(after),
+            },
+        )
     finally:
         backend.close()
     print(f"Finished defragmenting etcd data[{args.data_dir}]")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="etcdutl", description="Offline tools for etcd data directories "
-                                "and snapshot files (etcd-py).")
-    p.add_argument("-w", "--write-out", default="simple", choices=["simple", "json", "table", "fields"],
-                   help="output format (default simple)")
+    p = argparse.ArgumentParser(
+        prog="etcdutl", description="Offline tools for etcd data directories and snapshot files (etcd-py)."
+    )
+    p.add_argument(
+        "-w",
+        "--write-out",
+        default="simple",
+        choices=["simple", "json", "table", "fields"],
+        help="output format (default simple)",
+    )
     sub = p.add_subparsers(dest="command", metavar="command")
     snap = sub.add_parser("snapshot", help="Manages etcd node snapshots")
     snap_sub = snap.add_subparsers(dest="snapshot_command", metavar="subcommand")
     restore = snap_sub.add_parser("restore", help="Restores an etcd member snapshot to an etcd directory")
     restore.add_argument("file")
     restore.add_argument("--data-dir", default="", help="Path to the data directory (default <name>.etcd)")
-    restore.add_argument("--wal-dir", default="",
-                         help="Path to the WAL directory (default <data-dir>/member/wal)")
+    restore.add_argument(
+        "--wal-dir", default="", help="Path to the WAL directory (default <data-dir>/member/wal)"
+    )
     restore.add_argument("--name", default="default", help="Human-readable name for this member")
-    restore.add_argument("--initial-cluster", default="default=http://localhost:2380",
-                         help="Initial cluster configuration for restore bootstrap")
-    restore.add_argument("--initial-cluster-token", default="etcd-cluster",
-                         help="Initial cluster token for the etcd cluster during restore bootstrap")
-    restore.add_argument("--initial-advertise-peer-urls", default="http://localhost:2380",
-                         help="List of this member's peer URLs to advertise to the rest of the cluster")
-    restore.add_argument("--skip-hash-check", action="store_true",
-                         help="Ignore snapshot integrity hash value (required if copied from data directory)")
+    restore.add_argument(
+        "--initial-cluster",
+        default="default=http://localhost:2380",
+        help="Initial cluster configuration for restore bootstrap",
+    )
+    restore.add_argument(
+        "--initial-cluster-token",
+        default="etcd-cluster",
+        help="Initial cluster token for the etcd cluster during restore bootstrap",
+    )
+    restore.add_argument(
+        "--initial-advertise-peer-urls",
+        default="http://localhost:2380",
+        help="List of this member's peer URLs to advertise to the rest of the cluster",
+    )
+    restore.add_argument(
+        "--skip-hash-check",
+        action="store_true",
+        help="Ignore snapshot integrity hash value (required if copied from data directory)",
+    )
     status = snap_sub.add_parser("status", help="Gets backend snapshot status of a given file")
     status.add_argument("file")
     d = sub.add_parser("defrag", help="Defragments the storage of the etcd")

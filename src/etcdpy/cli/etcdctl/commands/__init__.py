@@ -1,0 +1,1 @@
+"""etcdctl's commands, one module per group."""

@@ -1,0 +1,252 @@
+"""etcdctl 3.5 commands etcd-py's etcdctl does not implement yet.
+
+They are declared with their real usage and flags so that help and command lookup
+match etcdctl; running one ends with exit 4 (etcdctl's "unsupported feature").
+"""
+
+from __future__ import annotations
+
+from etcdpy.cli.etcdctl.command import Command
+from etcdpy.cli.etcdctl.context import Invocation
+from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode
+from etcdpy.cli.etcdctl.flags import Flag, Kind
+
+
+def _not_implemented(inv: Invocation) -> None:
+    raise CommandExit(ExitCode.BAD_FEATURE, f'"{inv.cmd.path()}" is not implemented by etcd-py yet')
+
+
+def _cmd(use: str, short: str, *flags: Flag, long: str = "") -> Command:
+    return Command(use, short, long=long, run=_not_implemented, flags=list(flags))
+
+
+def _bool(name: str, usage: str, default: bool = False, shorthand: str = "") -> Flag:
+    return Flag(name, Kind.BOOL, default, usage, shorthand=shorthand)
+
+
+def _str(name: str, usage: str, default: str = "") -> Flag:
+    return Flag(name, Kind.STRING, default, usage)
+
+
+def commands() -> list[Command]:
+    """Top-level commands that are entirely unimplemented."""
+    return [
+        Command(
+            "auth <enable or disable>",
+            "Enable or disable authentication",
+            children=[
+                _cmd("enable", "Enables authentication"),
+                _cmd("disable", "Disables authentication"),
+                _cmd("status", "Returns authentication status"),
+            ],
+        ),
+        _cmd(
+            "elect <election-name> [proposal]",
+            "Observes and participates in leader election",
+            _bool("listen", "observation mode", shorthand="l"),
+        ),
+        Command(
+            "lease <subcommand>",
+            "Lease related commands",
+            children=[
+                _cmd("grant <ttl>", "Creates leases"),
+                _cmd("revoke <leaseID>", "Revokes leases"),
+                _cmd(
+                    "timetolive <leaseID> [options]",
+                    "Get lease information",
+                    _bool("keys", "Get keys attached to this lease"),
+                ),
+                _cmd("list", "List all active leases"),
+                _cmd(
+                    "keep-alive [options] <leaseID>",
+                    "Keeps leases alive (renew)",
+                    _bool(
+                        "once",
+                        "Resets the keep-alive time to its original value and cobrautl.Exits immediately",
+                    ),
+                ),
+            ],
+        ),
+        _cmd(
+            "lock <lockname> [exec-command arg1 arg2 ...]",
+            "Acquires a named lock",
+            Flag("ttl", Kind.INT, 10, "timeout for session"),
+        ),
+        _cmd(
+            "make-mirror [options] <destination>",
+            "Makes a mirror at the destination etcd cluster",
+            _str("prefix", "Key-value prefix to mirror"),
+            _str(
+                "dest-prefix",
+                "destination prefix to mirror a prefix to a different prefix in the destination cluster",
+            ),
+            _bool("no-dest-prefix", "mirror key-values to the root of the destination cluster"),
+            _str(
+                "dest-cert",
+                "Identify secure client using this TLS certificate file for the destination cluster",
+            ),
+            _str("dest-key", "Identify secure client using this TLS key file"),
+            _str("dest-cacert", "Verify certificates of TLS enabled secure servers using this CA bundle"),
+            _bool(
+                "dest-insecure-transport", "Disable transport security for client connections", default=True
+            ),
+            _str(
+                "dest-user",
+                "Destination username[:password] for authentication (prompt if password is not supplied)",
+            ),
+            _str(
+                "dest-password",
+                "Destination password for authentication (if this option is used, --user option shouldn't include password)",
+            ),
+        ),
+        _cmd("move-leader <transferee-member-id>", "Transfers leadership to another etcd cluster member."),
+        Command(
+            "role <subcommand>",
+            "Role related commands",
+            children=[
+                _cmd("add <role name>", "Adds a new role"),
+                _cmd("delete <role name>", "Deletes a role"),
+                _cmd("get <role name>", "Gets detailed information of a role"),
+                _cmd("list", "Lists all roles"),
+                _cmd(
+                    "grant-permission [options] <role name> <permission type> <key> [endkey]",
+                    "Grants a key to a role",
+                    _bool("prefix", "grant a prefix permission"),
+                    _bool(
+                        "from-key",
+                        "grant a permission of keys that are greater than or equal to the given key using byte compare",
+                    ),
+                ),
+                _cmd(
+                    "revoke-permission <role name> <key> [endkey]",
+                    "Revokes a key from a role",
+                    _bool("prefix", "revoke a prefix permission"),
+                    _bool(
+                        "from-key",
+                        "revoke a permission of keys that are greater than or equal to the given key using byte compare",
+                    ),
+                ),
+            ],
+        ),
+        Command(
+            "user <subcommand>",
+            "User related commands",
+            children=[
+                _cmd(
+                    "add <user name or user:password> [options]",
+                    "Adds a new user",
+                    _bool(
+                        "interactive",
+                        "Read password from stdin instead of interactive terminal",
+                        default=True,
+                    ),
+                    _str("new-user-password", "Supply password from the command line flag"),
+                    _bool("no-password", "Create a user without password (CN based auth only)"),
+                ),
+                _cmd("delete <user name>", "Deletes a user"),
+                _cmd(
+                    "get <user name> [options]",
+                    "Gets detailed information of a user",
+                    _bool("detail", "Show permissions of roles granted to the user"),
+                ),
+                _cmd("list", "Lists all users"),
+                _cmd(
+                    "passwd <user name> [options]",
+                    "Changes password of user",
+                    _bool(
+                        "interactive",
+                        "If true, read password from stdin instead of interactive terminal",
+                        default=True,
+                    ),
+                ),
+                _cmd("grant-role <user name> <role name>", "Grants a role to a user"),
+                _cmd("revoke-role <user name> <role name>", "Revokes a role from a user"),
+            ],
+        ),
+        _cmd(
+            "watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
+            "Watches events stream on keys or prefixes",
+            _bool("interactive", "Interactive mode", shorthand="i"),
+            _bool("prefix", "Watch on a prefix if prefix is set"),
+            Flag("rev", Kind.INT, 0, "Revision to start watching"),
+            _bool("prev-kv", "get the previous key-value pair before the event happens"),
+            _bool("progress-notify", "get periodic watch progress notification from server"),
+        ),
+    ]
+
+
+def member_commands() -> list[Command]:
+    return [
+        _cmd(
+            "add <memberName> [options]",
+            "Adds a member into the cluster",
+            _str("peer-urls", "comma separated peer URLs for the new member."),
+            _bool("learner", "indicates if the new member is raft learner"),
+        ),
+        _cmd("remove <memberID>", "Removes a member from the cluster"),
+        _cmd(
+            "update <memberID> [options]",
+            "Updates a member in the cluster",
+            _str("peer-urls", "comma separated peer URLs for the updated member."),
+        ),
+        _cmd(
+            "promote <memberID>",
+            "Promotes a non-voting member in the cluster",
+            long="Promotes a non-voting learner member to a voting one in the cluster.\n",
+        ),
+    ]
+
+
+def snapshot_commands() -> list[Command]:
+    return [
+        _cmd(
+            "restore <filename> [options]",
+            "Restores an etcd member snapshot to an etcd directory",
+            _str("data-dir", "Path to the data directory"),
+            _str("wal-dir", "Path to the WAL directory (use --data-dir if none given)"),
+            _str(
+                "initial-cluster",
+                "Initial cluster configuration for restore bootstrap",
+                "default=http://localhost:2380",
+            ),
+            _str(
+                "initial-cluster-token",
+                "Initial cluster token for the etcd cluster during restore bootstrap",
+                "etcd-cluster",
+            ),
+            _str(
+                "initial-advertise-peer-urls",
+                "List of this member's peer URLs to advertise to the rest of the cluster",
+                "http://localhost:2380",
+            ),
+            _str("name", "Human-readable name for this member", "default"),
+            _bool(
+                "skip-hash-check",
+                "Ignore snapshot integrity hash value (required if copied from data directory)",
+            ),
+            long="Moved to `etcdctl snapshot restore ...`\n",
+        ),
+        _cmd(
+            "status <filename>",
+            "[deprecated] Gets backend snapshot status of a given file",
+            long="When --write-out is set to simple, this command prints out comma-separated status lists for each endpoint.\n"
+            "The items in the lists are hash, revision, total keys, total size.\n\n"
+            "Moved to 'etcdctl snapshot status ...'\n",
+        ),
+    ]
+
+
+def check_datascale_command() -> Command:
+    return _cmd(
+        "datascale [options]",
+        "Check the memory usage of holding data for different workloads on a given server endpoint.",
+        _str(
+            "load",
+            "The datascale check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)",
+            "s",
+        ),
+        _str("prefix", "The prefix for writing the datascale check's keys.", "/etcdctl-check-datascale/"),
+        _bool("auto-compact", "Compact storage with last revision after test is finished."),
+        _bool("auto-defrag", "Defragment storage after test is finished."),
+        long="If no endpoint is provided, localhost will be used. If multiple endpoints are provided, first endpoint will be used.",
+    )

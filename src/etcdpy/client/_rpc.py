@@ -1,0 +1,38 @@
+"""The etcd RPCs the client calls, with their wire paths and response types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from google.protobuf.message import Message
+
+from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
+
+Resp = TypeVar("Resp", bound=Message)
+
+
+@dataclass(frozen=True)
+class Rpc(Generic[Resp]):
+    """One RPC. `read_only` RPCs may be re-sent to another endpoint after any transport failure."""
+
+    path: str
+    response: type[Resp]
+    read_only: bool
+
+
+RANGE = Rpc("/etcdserverpb.KV/Range", pb.RangeResponse, True)
+PUT = Rpc("/etcdserverpb.KV/Put", pb.PutResponse, False)
+DELETE_RANGE = Rpc("/etcdserverpb.KV/DeleteRange", pb.DeleteRangeResponse, False)
+TXN = Rpc("/etcdserverpb.KV/Txn", pb.TxnResponse, False)
+COMPACT = Rpc("/etcdserverpb.KV/Compact", pb.CompactionResponse, False)
+
+STATUS = Rpc("/etcdserverpb.Maintenance/Status", pb.StatusResponse, True)
+HASH_KV = Rpc("/etcdserverpb.Maintenance/HashKV", pb.HashKVResponse, True)
+DEFRAGMENT = Rpc("/etcdserverpb.Maintenance/Defragment", pb.DefragmentResponse, False)
+ALARM = Rpc("/etcdserverpb.Maintenance/Alarm", pb.AlarmResponse, False)
+SNAPSHOT = Rpc("/etcdserverpb.Maintenance/Snapshot", pb.SnapshotResponse, True)
+
+MEMBER_LIST = Rpc("/etcdserverpb.Cluster/MemberList", pb.MemberListResponse, True)
+
+AUTHENTICATE = Rpc("/etcdserverpb.Auth/Authenticate", pb.AuthenticateResponse, False)

@@ -1,0 +1,274 @@
+"""The asyncio etcd v3 client: the same calls as `Client`, awaitable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+from google.protobuf.message import Message
+
+from etcdpy.api import errors
+from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
+from etcdpy.client import _endpoints, _rpc, _status
+from etcdpy.client._channel import channel_options
+from etcdpy.client._failover import Attempts
+from etcdpy.client._requests import Bytes, delete_request, put_request, range_request
+from etcdpy.client.txn import txn_request
+
+Resp = TypeVar("Resp", bound=Message)
+
+
+class _Connection:
+    """One endpoint's channel and its cached call objects."""
+
+    def __init__(
+        self, endpoint: str, credentials: grpc.ChannelCredentials | None, dial_timeout: float
+    ) -> None:
+        self.endpoint = endpoint
+        self.target = _endpoints.grpc_target(endpoint)
+        if credentials is None:
+            self.channel = grpc.aio.insecure_channel(self.target, options=channel_options(dial_timeout))
+        else:
+            self.channel = grpc.aio.secure_channel(
+                self.target, credentials, options=channel_options(dial_timeout)
+            )
+        self._callables: dict[str, Any] = {}
+
+    def unary(self, rpc: _rpc.Rpc[Resp]) -> grpc.aio.UnaryUnaryMultiCallable[Message, Resp]:
+        callable_ = self._callables.get(rpc.path)
+        if callable_ is None:
+            callable_ = self.channel.unary_unary(
+                rpc.path, request_serializer=_serialize, response_deserializer=rpc.response.FromString
+            )
+            self._callables[rpc.path] = callable_
+        return callable_
+
+    def stream(self, rpc: _rpc.Rpc[Resp]) -> grpc.aio.UnaryStreamMultiCallable[Message, Resp]:
+        return self.channel.unary_stream(
+            rpc.path, request_serializer=_serialize, response_deserializer=rpc.response.FromString
+        )
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+class AsyncClient:
+    """An asyncio etcd v3 client; see `etcdpy.client.Client` for the semantics.
+
+    Create it inside a running event loop; when `user` is set, `await client.connect()`
+    (or use `async with`) to authenticate before the first call.
+    """
+
+    def __init__(
+        self,
+        endpoints: str | Iterable[str] = "127.0.0.1:2379",
+        *,
+        timeout: float | None = None,
+        dial_timeout: float = 2.0,
+        user: str | None = None,
+        password: str = "",
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        self.endpoints: Sequence[str] = _endpoints.normalize(endpoints)
+        self.timeout = timeout
+        self.dial_timeout = dial_timeout
+        self._credentials = credentials
+        self._conns = [_Connection(ep, credentials, dial_timeout) for ep in self.endpoints]
+        self._current = 0
+        self._user, self._password = user, password
+        self._token: str | None = None
+
+    async def connect(self) -> None:
+        """Authenticate when a user was given; a no-op otherwise."""
+        if self._user is not None and self._token is None:
+            await self._authenticate()
+
+    async def close(self) -> None:
+        for conn in self._conns:
+            await conn.channel.close(None)
+
+    async def __aenter__(self) -> AsyncClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _metadata(self) -> tuple[tuple[str, str | bytes], ...] | None:
+        return None if self._token is None else (("token", self._token),)
+
+    async def _authenticate(self) -> None:
+        request = pb.AuthenticateRequest(name=self._user or "", password=self._password)
+        self._token = None
+        response = await self._attempt_all(_rpc.AUTHENTICATE, request, self.dial_timeout, None)
+        self._token = response.token
+
+    def _order(self, endpoint: str | None) -> list[int]:
+        if endpoint is not None:
+            return [self._pinned(endpoint)]
+        n = len(self._conns)
+        return [(self._current + i) % n for i in range(n)]
+
+    def _pinned(self, endpoint: str) -> int:
+        for i, conn in enumerate(self._conns):
+            if conn.endpoint == endpoint:
+                return i
+        self._conns.append(_Connection(endpoint, self._credentials, self.dial_timeout))
+        return len(self._conns) - 1
+
+    async def _call(
+        self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None, endpoint: str | None
+    ) -> Resp:
+        await self.connect()
+        try:
+            return await self._attempt_all(rpc, request, timeout, endpoint)
+        except errors.EtcdError as err:
+            if err != errors.INVALID_AUTH_TOKEN or self._user is None:
+                raise
+        await self._authenticate()
+        return await self._attempt_all(rpc, request, timeout, endpoint)
+
+    async def _attempt_all(
+        self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None, endpoint: str | None
+    ) -> Resp:
+        attempts = Attempts(self._order(endpoint), timeout)
+        while (step := attempts.next()) is not None:
+            index, pause = step
+            if pause:
+                await asyncio.sleep(pause)
+            call = self._conns[index].unary(rpc)
+            try:
+                response: Resp = await call(request, timeout=attempts.remaining(), metadata=self._metadata())
+            except grpc.RpcError as rpc_err:
+                err = _status.from_rpc_error(rpc_err)
+                if not attempts.failed(err, rpc.read_only):
+                    raise err from None
+                continue
+            if endpoint is None:
+                self._current = index
+            return response
+        raise attempts.give_up()
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        return self.timeout if timeout is None else timeout
+
+    # -- KV -------------------------------------------------------------------------------
+
+    async def get(
+        self, key: Bytes, range_end: Bytes = b"", *, timeout: float | None = None, **options: Any
+    ) -> pb.RangeResponse:
+        request = range_request(key, range_end, **options)
+        return await self._call(_rpc.RANGE, request, self._timeout(timeout), None)
+
+    async def put(
+        self, key: Bytes, value: Bytes = b"", *, timeout: float | None = None, **options: Any
+    ) -> pb.PutResponse:
+        return await self._call(_rpc.PUT, put_request(key, value, **options), self._timeout(timeout), None)
+
+    async def delete(
+        self, key: Bytes, range_end: Bytes = b"", *, timeout: float | None = None, **options: Any
+    ) -> pb.DeleteRangeResponse:
+        request = delete_request(key, range_end, **options)
+        return await self._call(_rpc.DELETE_RANGE, request, self._timeout(timeout), None)
+
+    async def txn(
+        self,
+        compare: Iterable[pb.Compare] = (),
+        success: Iterable[pb.RequestOp] = (),
+        failure: Iterable[pb.RequestOp] = (),
+        *,
+        timeout: float | None = None,
+    ) -> pb.TxnResponse:
+        request = txn_request(compare, success, failure)
+        return await self._call(_rpc.TXN, request, self._timeout(timeout), None)
+
+    async def compact(
+        self, revision: int, *, physical: bool = False, timeout: float | None = None
+    ) -> pb.CompactionResponse:
+        request = pb.CompactionRequest(revision=revision, physical=physical)
+        return await self._call(_rpc.COMPACT, request, self._timeout(timeout), None)
+
+    # -- Maintenance ----------------------------------------------------------------------
+
+    async def status(self, endpoint: str | None = None, *, timeout: float | None = None) -> pb.StatusResponse:
+        return await self._call(_rpc.STATUS, pb.StatusRequest(), self._timeout(timeout), endpoint)
+
+    async def hash_kv(
+        self, revision: int = 0, endpoint: str | None = None, *, timeout: float | None = None
+    ) -> pb.HashKVResponse:
+        request = pb.HashKVRequest(revision=revision)
+        return await self._call(_rpc.HASH_KV, request, self._timeout(timeout), endpoint)
+
+    async def defragment(
+        self, endpoint: str | None = None, *, timeout: float | None = None
+    ) -> pb.DefragmentResponse:
+        return await self._call(_rpc.DEFRAGMENT, pb.DefragmentRequest(), self._timeout(timeout), endpoint)
+
+    async def alarm(
+        self,
+        action: pb.AlarmRequest.AlarmAction,
+        member_id: int = 0,
+        alarm: pb.AlarmType = pb.NONE,
+        *,
+        timeout: float | None = None,
+    ) -> pb.AlarmResponse:
+        request = pb.AlarmRequest(action=action, memberID=member_id, alarm=alarm)
+        return await self._call(_rpc.ALARM, request, self._timeout(timeout), None)
+
+    async def alarm_list(self, *, timeout: float | None = None) -> pb.AlarmResponse:
+        return await self.alarm(pb.AlarmRequest.GET, timeout=timeout)
+
+    async def alarm_disarm(
+        self, member_id: int = 0, alarm: pb.AlarmType = pb.NONE, *, timeout: float | None = None
+    ) -> pb.AlarmResponse:
+        """Disarm one alarm; with neither member nor alarm given, every active alarm (the
+        response then lists what was disarmed and carries no header)."""
+        if member_id or alarm != pb.NONE:
+            return await self.alarm(pb.AlarmRequest.DEACTIVATE, member_id, alarm, timeout=timeout)
+        disarmed = pb.AlarmResponse()
+        for active in (await self.alarm_list(timeout=timeout)).alarms:
+            resp = await self.alarm(
+                pb.AlarmRequest.DEACTIVATE, active.memberID, active.alarm, timeout=timeout
+            )
+            disarmed.alarms.extend(resp.alarms)
+        return disarmed
+
+    async def snapshot(
+        self, endpoint: str | None = None, *, timeout: float | None = None
+    ) -> AsyncIterator[pb.SnapshotResponse]:
+        await self.connect()
+        attempts = Attempts(self._order(endpoint), self._timeout(timeout))
+        while (step := attempts.next()) is not None:
+            index, pause = step
+            if pause:
+                await asyncio.sleep(pause)
+            call = self._conns[index].stream(_rpc.SNAPSHOT)(
+                pb.SnapshotRequest(), timeout=attempts.remaining(), metadata=self._metadata()
+            )
+            started = False
+            try:
+                async for chunk in call:
+                    started = True
+                    yield chunk
+                return
+            except grpc.RpcError as rpc_err:
+                err = _status.from_rpc_error(rpc_err)
+                if started or not attempts.failed(err, _rpc.SNAPSHOT.read_only):
+                    raise err from None
+            finally:
+                call.cancel()
+        raise attempts.give_up()
+
+    # -- Cluster ----------------------------------------------------------------------------
+
+    async def member_list(
+        self, *, linearizable: bool = False, timeout: float | None = None
+    ) -> pb.MemberListResponse:
+        request = pb.MemberListRequest(linearizable=linearizable)
+        return await self._call(_rpc.MEMBER_LIST, request, self._timeout(timeout), None)
