@@ -282,20 +282,29 @@ class EtcdServer:
         return rpc_pb2.ResponseHeader(cluster_id=self.cluster.id, member_id=self.member.id,
                                       revision=self.kv.rev, raft_term=self.node.term)
 
+    def _stamp(self, header: rpc_pb2.ResponseHeader) -> None:
+        """Complete a response header. A revision set when the request was applied is kept: it is
+        the revision that request made or read, not whatever the store reached since."""
+        header.cluster_id = self.cluster.id
+        header.member_id = self.member.id
+        header.raft_term = self.node.term
+        if not header.revision:
+            header.revision = self.kv.rev
+
     async def range(self, req: rpc_pb2.RangeRequest) -> rpc_pb2.RangeResponse:
         # One member: every acknowledged write is applied already, so a local read is linearizable.
         resp = txn.range(self.kv, req)
-        resp.header.CopyFrom(self.header())
+        self._stamp(resp.header)
         return resp
 
     async def put(self, req: rpc_pb2.PutRequest) -> rpc_pb2.PutResponse:
         resp: rpc_pb2.PutResponse = await self.propose(InternalRaftRequest(put=req))
-        resp.header.CopyFrom(self.header())
+        self._stamp(resp.header)
         return resp
 
     async def delete_range(self, req: rpc_pb2.DeleteRangeRequest) -> rpc_pb2.DeleteRangeResponse:
         resp: rpc_pb2.DeleteRangeResponse = await self.propose(InternalRaftRequest(delete_range=req))
-        resp.header.CopyFrom(self.header())
+        self._stamp(resp.header)
         return resp
 
     async def txn(self, req: rpc_pb2.TxnRequest) -> rpc_pb2.TxnResponse:
@@ -303,12 +312,12 @@ class EtcdServer:
             resp = txn.txn(self.kv, req, lease_exists=self.applier.lease_exists)
         else:
             resp = await self.propose(InternalRaftRequest(txn=req))
-        resp.header.CopyFrom(self.header())
+        self._stamp(resp.header)
         return resp
 
     async def compact(self, req: rpc_pb2.CompactionRequest) -> rpc_pb2.CompactionResponse:
         resp: rpc_pb2.CompactionResponse = await self.propose(InternalRaftRequest(compaction=req))
-        resp.header.CopyFrom(self.header())
+        self._stamp(resp.header)
         return resp
 
     # ---- leases ---------------------------------------------------------------
@@ -317,12 +326,12 @@ class EtcdServer:
         while req.ID == 0:
             req.ID = self._lease_ids.next()
         resp: rpc_pb2.LeaseGrantResponse = await self.propose(InternalRaftRequest(lease_grant=req))
-        resp.header.CopyFrom(self.header())
+        self._stamp(resp.header)
         return resp
 
     async def lease_revoke(self, req: rpc_pb2.LeaseRevokeRequest) -> rpc_pb2.LeaseRevokeResponse:
         resp: rpc_pb2.LeaseRevokeResponse = await self.propose(InternalRaftRequest(lease_revoke=req))
-        resp.header.CopyFrom(self.header())
+        self._stamp(resp.header)
         return resp
 
     async def _revoke_expired(self, lease_id: int) -> None:
@@ -337,7 +346,7 @@ class EtcdServer:
 
     def lease_time_to_live(self, req: rpc_pb2.LeaseTimeToLiveRequest) -> rpc_pb2.LeaseTimeToLiveResponse:
         resp = self.lessor.time_to_live(req.ID, req.keys)
-        resp.header.CopyFrom(self.header())
+        self._stamp(resp.header)
         return resp
 
     def lease_leases(self) -> rpc_pb2.LeaseLeasesResponse:
