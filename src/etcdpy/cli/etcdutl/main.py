@@ -241,17 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="etcdutl", description="Offline tools for etcd data directories and snapshot files (etcd-py)."
     )
+    # The global -w is accepted before or after the command, as cobra accepts it.
+    formats = ["simple", "json", "table", "fields"]
     p.add_argument(
-        "-w",
-        "--write-out",
-        default="simple",
-        choices=["simple", "json", "table", "fields"],
-        help="output format (default simple)",
+        "-w", "--write-out", default="simple", choices=formats, help="output format (default simple)"
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-w", "--write-out", default=argparse.SUPPRESS, choices=formats, help="output format (default simple)"
     )
     sub = p.add_subparsers(dest="command", metavar="command")
     snap = sub.add_parser("snapshot", help="Manages etcd node snapshots")
     snap_sub = snap.add_subparsers(dest="snapshot_command", metavar="subcommand")
-    restore = snap_sub.add_parser("restore", help="Restores an etcd member snapshot to an etcd directory")
+    restore = snap_sub.add_parser(
+        "restore", parents=[common], help="Restores an etcd member snapshot to an etcd directory"
+    )
     restore.add_argument("file")
     restore.add_argument("--data-dir", default="", help="Path to the data directory (default <name>.etcd)")
     restore.add_argument(
@@ -278,11 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Ignore snapshot integrity hash value (required if copied from data directory)",
     )
-    status = snap_sub.add_parser("status", help="Gets backend snapshot status of a given file")
+    status = snap_sub.add_parser(
+        "status", parents=[common], help="Gets backend snapshot status of a given file"
+    )
     status.add_argument("file")
-    d = sub.add_parser("defrag", help="Defragments the storage of the etcd")
+    d = sub.add_parser("defrag", parents=[common], help="Defragments the storage of the etcd")
     d.add_argument("--data-dir", required=True, help="Path to the data directory")
-    sub.add_parser("version", help="Prints the version of etcdutl")
+    sub.add_parser("version", parents=[common], help="Prints the version of etcdutl")
     return p
 
 
