@@ -98,7 +98,7 @@ class Etcd:
         v3election_pb2_grpc.add_ElectionServicer_to_server(
             unimplemented(v3election_pb2_grpc.ElectionServicer, "Election")(), g)
         # The standard health service, as etcd registers it: SERVING while the member serves.
-        self.health = health.aio.HealthServicer()
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, g)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._grpc.add_insecure_port(self.grpc_target)

@@ -65,7 +65,8 @@ class ServerCollector(Collector):
         yield _gauge("etcd_mvcc_db_total_size_in_bytes",
                      "Total size of the underlying database physically allocated in bytes.", s.backend.size)
         yield _gauge("etcd_mvcc_db_total_size_in_use_in_bytes",
-                     "Total size of the underlying database logically in use in bytes.", s.backend.size_in_use)
+                     "Total size of the underlying database logically in use in bytes.",
+                     s.backend.size_in_use)
         yield _gauge("etcd_debugging_mvcc_current_revision", "The current revision of store.", s.kv.rev)
         yield _gauge("etcd_debugging_mvcc_compact_revision",
                      "The revision of the last compaction in store.", s.kv.compact_rev)
