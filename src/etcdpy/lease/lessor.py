@@ -72,7 +72,7 @@ class Lessor:
         """
         self._kv = kv
         self._backend = kv.backend
-        self.min_ttl = min_ttl
+        self._min_ttl = min_ttl
         self._retry_interval = retry_interval
         self.clock = clock
         self.primary = False
@@ -96,7 +96,7 @@ class Lessor:
             raise errors.LEASE_TTL_TOO_LARGE
         if lease_id in self._leases:
             raise errors.LEASE_EXIST
-        lease = Lease(lease_id, max(ttl, self.min_ttl))
+        lease = Lease(lease_id, max(ttl, self._min_ttl))
         bucket.save(self._backend, bucket.LeaseRecord(lease.id, lease.ttl, lease.remaining_ttl))
         self._leases[lease_id] = lease
         if self.primary:

@@ -65,9 +65,9 @@ class Applier:
             if req.HasField("lease_grant"):
                 return apply_lease.grant(self._lessor, kv, req.lease_grant, index)
             if req.HasField("lease_revoke"):
-                return apply_lease.revoke(self._lessor, req.lease_revoke, index)
+                return apply_lease.revoke(self._lessor, kv, req.lease_revoke, index)
             if req.HasField("lease_checkpoint"):
-                return apply_lease.checkpoint(self._lessor, req.lease_checkpoint)
+                return apply_lease.checkpoint(self._lessor, kv, req.lease_checkpoint)
             if req.HasField("cluster_member_attr_set") or req.HasField("cluster_version_set"):
                 self._on_cluster_event(req)
                 return None

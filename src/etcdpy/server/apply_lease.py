@@ -1,6 +1,7 @@
 """Applying the lease requests of committed log entries (see `apply` for the contract).
 
-Each returns the response without header (the server adds it) or raises an EtcdError.
+Each returns the response with only `header.revision` set (the store's revision
+once the request is applied, as etcd's applier sets it) or raises an EtcdError.
 """
 
 from __future__ import annotations
@@ -17,15 +18,25 @@ def grant(
     # After the lease is stored: replaying this entry after a crash in between fails as a
     # duplicate grant and leaves the same state.
     kv.save_consistent_index(index)
-    return rpc_pb2.LeaseGrantResponse(ID=lease.id, TTL=lease.ttl)
+    resp = rpc_pb2.LeaseGrantResponse(ID=lease.id, TTL=lease.ttl)
+    resp.header.revision = kv.rev
+    return resp
 
 
-def revoke(lessor: Lessor, req: rpc_pb2.LeaseRevokeRequest, index: int) -> rpc_pb2.LeaseRevokeResponse:
+def revoke(
+    lessor: Lessor, kv: KVStore, req: rpc_pb2.LeaseRevokeRequest, index: int
+) -> rpc_pb2.LeaseRevokeResponse:
     lessor.revoke(req.ID, index)
-    return rpc_pb2.LeaseRevokeResponse()
+    resp = rpc_pb2.LeaseRevokeResponse()
+    resp.header.revision = kv.rev
+    return resp
 
 
-def checkpoint(lessor: Lessor, req: rpc_pb2.LeaseCheckpointRequest) -> rpc_pb2.LeaseCheckpointResponse:
+def checkpoint(
+    lessor: Lessor, kv: KVStore, req: rpc_pb2.LeaseCheckpointRequest
+) -> rpc_pb2.LeaseCheckpointResponse:
     for cp in req.checkpoints:
         lessor.checkpoint(cp.ID, cp.remaining_TTL)
-    return rpc_pb2.LeaseCheckpointResponse()
+    resp = rpc_pb2.LeaseCheckpointResponse()
+    resp.header.revision = kv.rev
+    return resp

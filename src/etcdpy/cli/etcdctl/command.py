@@ -109,14 +109,13 @@ def find(root: Command, args: Sequence[str]) -> tuple[Command, list[str]]:
 
 def suggestions(cmd: Command, typed: str) -> list[str]:
     """Subcommand names close to `typed` (Levenshtein distance <= 2, or a prefix)."""
-    out = []
-    for child in cmd.sorted_children():
-        if child.runnable or child.children:
-            if _distance(typed.lower(), child.name.lower()) <= 2 or child.name.lower().startswith(
-                typed.lower()
-            ):
-                out.append(child.name)
-    return out
+    word = typed.lower()
+    return [
+        child.name
+        for child in cmd.children
+        if (child.runnable or child.children)
+        and (_distance(word, child.name.lower()) <= 2 or child.name.lower().startswith(word))
+    ]
 
 
 def _distance(a: str, b: str) -> int:

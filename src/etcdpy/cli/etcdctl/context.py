@@ -41,9 +41,10 @@ def go_error_text(err: errors.EtcdError, endpoint: str) -> str:
     """The `rpc error: ...` text Go's gRPC gives for a failed call."""
     cause = err.__cause__
     if isinstance(cause, TransportError) and "refused" in cause.message.lower():
+        dial = f"dial tcp {grpc_target(endpoint)}: connect: connection refused"
         desc = (
             "latest balancer error: last connection error: connection error: "
-            f'desc = "transport: Error while dialing dial tcp {grpc_target(endpoint)}: connect: connection refused"'
+            f'desc = "transport: Error while dialing {dial}"'
         )
         return f"rpc error: code = {GO_CODE_NAMES[err.code]} desc = {desc}"
     return f"rpc error: code = {GO_CODE_NAMES[err.code]} desc = {err.message}"

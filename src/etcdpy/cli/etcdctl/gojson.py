@@ -34,7 +34,7 @@ def string(value: str | bytes) -> str:
     return '"' + _NEEDS_ESCAPE.sub(_escape, text) + '"'
 
 
-def _scalar(field: FieldDescriptor, value: Any) -> str:
+def _scalar(field: Any, value: Any) -> str:
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         return message(value)
     if field.type == FieldDescriptor.TYPE_BYTES:
@@ -46,8 +46,8 @@ def _scalar(field: FieldDescriptor, value: Any) -> str:
     return str(int(value))
 
 
-def _is_empty(field: FieldDescriptor, msg: Message) -> bool:
-    if field.label == FieldDescriptor.LABEL_REPEATED:
+def _is_empty(field: Any, msg: Message) -> bool:
+    if field.is_repeated:
         return len(getattr(msg, field.name)) == 0
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         return not msg.HasField(field.name)
@@ -77,7 +77,7 @@ def message(msg: Message) -> str:
         if _is_empty(field, msg):
             continue
         value = getattr(msg, field.name)
-        if field.label == FieldDescriptor.LABEL_REPEATED:
+        if field.is_repeated:
             rendered = "[" + ",".join(_scalar(field, v) for v in value) + "]"
         else:
             rendered = _scalar(field, value)

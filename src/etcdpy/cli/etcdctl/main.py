@@ -41,7 +41,9 @@ def _help_topic(root: Command, args: list[str], io: _Streams) -> int:
     target, rest = find(root, args)
     if target is root and _strip_flags(rest, root.flag_set()):
         io.err("Unknown help topic [" + " ".join(f"`{a}`" for a in args) + "]\n")
-    io.out(usage.etcdctl_usage(target))
+        io.out(usage.etcdctl_usage(root, help_flag=False))
+    else:
+        io.out(usage.etcdctl_usage(target))
     return ExitCode.SUCCESS
 
 

@@ -13,7 +13,7 @@ from typing import BinaryIO
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.api.pb.mvccpb import kv_pb2
 from etcdpy.cli.etcdctl import gofmt, gojson, tablewriter
-from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode
+from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode, GoPanic
 
 
 @dataclass
@@ -266,6 +266,12 @@ class FieldsPrinter(Printer):
                 self._line("Unknown", gofmt.quote(str(op)))
 
     def alarm(self, resp: pb.AlarmResponse) -> None:
+        if not resp.HasField("header"):
+            # `alarm disarm` of every alarm builds a response without a header; etcdctl reads it anyway.
+            raise GoPanic(
+                "runtime error: invalid memory address or nil pointer dereference\n"
+                "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0xc6d0b7]"
+            )
         self._header(resp.header)
         for member in resp.alarms:
             self._line("MemberID", member.memberID)
@@ -346,7 +352,10 @@ class JSONPrinter(Printer):
             return
         # etcdctl hand-writes this one: IDs as hex strings, and "clientURLS" spelled so.
         h = resp.header
-        text = f'{{"header":{{"cluster_id":"{h.cluster_id:x}","member_id":"{h.member_id:x}","raft_term":{h.raft_term}}}'
+        text = (
+            f'{{"header":{{"cluster_id":"{h.cluster_id:x}","member_id":"{h.member_id:x}",'
+            f'"raft_term":{h.raft_term}}}'
+        )
         members = [
             f'{{"ID":"{m.ID:x}","name":"{m.name}","peerURLs":{gojson.value(list(m.peerURLs))},'
             f'"clientURLS":{gojson.value(list(m.clientURLs))}}}'

@@ -36,7 +36,8 @@ def global_flags() -> list[Flag]:
             "insecure-skip-tls-verify",
             Kind.BOOL,
             False,
-            "skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)",
+            "skip server certificate verification (CAUTION: this option should be enabled only for "
+            "testing purposes)",
         ),
         Flag("cert", Kind.STRING, "", "identify secure client using this TLS certificate file"),
         Flag("key", Kind.STRING, "", "identify secure client using this TLS key file"),
@@ -75,15 +76,27 @@ def help_command() -> Command:
 
 
 def build() -> Command:
+    """The root command; children in etcdctl's order, which its suggestions follow."""
+    get, put, delete = kv.commands()
+    compaction, defrag, alarm, version = maintenance.commands()
+    unlisted = {c.name: c for c in unimplemented.commands()}
     return Command(
         "etcdctl",
         "A simple command line client for etcd3.",
         persistent=global_flags(),
         children=[
-            *kv.commands(),
+            get,
+            put,
+            delete,
             txn.command(),
-            *maintenance.commands(),
+            compaction,
+            alarm,
+            defrag,
             endpoint.command(),
+            unlisted["move-leader"],
+            unlisted["watch"],
+            version,
+            unlisted["lease"],
             Command(
                 "member <subcommand>",
                 "Membership related commands",
@@ -94,8 +107,13 @@ def build() -> Command:
                 "Manages etcd node snapshots",
                 children=[maintenance.snapshot_save_command(), *unimplemented.snapshot_commands()],
             ),
+            unlisted["make-mirror"],
+            unlisted["lock"],
+            unlisted["elect"],
+            unlisted["auth"],
+            unlisted["user"],
+            unlisted["role"],
             check.command(),
-            *unimplemented.commands(),
             help_command(),
         ],
     )

@@ -44,8 +44,9 @@ def _etcd_flag_lines(flags: Iterable[Flag]) -> str:
     return "".join(lines)
 
 
-def etcdctl_usage(cmd: Command) -> str:
-    """etcdctl's help for `cmd`, tab-aligned as etcdctl prints it."""
+def etcdctl_usage(cmd: Command, *, help_flag: bool = True) -> str:
+    """etcdctl's help for `cmd`, tab-aligned as etcdctl prints it. cobra adds the -h flag
+    only to a command it runs: `help_flag=False` renders one it did not."""
     root = cmd.root()
     out = ["NAME:\n"]
     out.append(f"\t{cmd.name if cmd.parent is None else _relative_name(cmd, root)} - {cmd.short}\n")
@@ -61,7 +62,9 @@ def etcdctl_usage(cmd: Command) -> str:
     if cmd.long:
         out.append("\nDESCRIPTION:\n")
         out.extend(f"\t{line}\n" for line in cmd.long.strip("\n\t ").split("\n"))
-    out.append("\nOPTIONS:\n" + _etcd_flag_lines(cmd.local_flags()))
+    local = cmd.local_flags() if help_flag else [f for f in cmd.local_flags() if f is not cmd.help_flag]
+    if local:
+        out.append("\nOPTIONS:\n" + _etcd_flag_lines(local))
     inherited = cmd.inherited_flags()
     if inherited:
         out.append("\nGLOBAL OPTIONS:\n" + _etcd_flag_lines(inherited))

@@ -213,7 +213,8 @@ def _perf(inv: Invocation) -> None:
         if existing.kvs:
             raise CommandExit(
                 ExitCode.INVALID_INPUT,
-                f"prefix {gofmt.quote(prefix_text)} has keys. Delete with etcdctl del --prefix {prefix_text} first",
+                f"prefix {gofmt.quote(prefix_text)} has keys. "
+                f"Delete with etcdctl del --prefix {prefix_text} first",
             )
         stats = asyncio.run(_run_load(inv, cfg, load, prefix))
         _after_load(inv, client, prefix)
@@ -240,7 +241,8 @@ def command() -> Command:
                         "load",
                         Kind.STRING,
                         "s",
-                        "The performance check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)",
+                        "The performance check's workload model. Accepted workloads: s(small), "
+                        "m(medium), l(large), xl(xLarge)",
                     ),
                     Flag(
                         "prefix",

@@ -108,8 +108,10 @@ def _hashkv(inv: Invocation) -> None:
         raise CommandExit(ExitCode.ERROR, last_error.message)
 
 
-STATUS_LONG = """When --write-out is set to simple, this command prints out comma-separated status lists for each endpoint.
-The items in the lists are endpoint, ID, version, db size, is leader, is learner, raft term, raft index, raft applied index, errors.
+STATUS_LONG = """When --write-out is set to simple, this command prints out comma-separated status \
+lists for each endpoint.
+The items in the lists are endpoint, ID, version, db size, is leader, is learner, raft term, raft \
+index, raft applied index, errors.
 """
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from etcdpy.cli.etcdctl.command import Command
 from etcdpy.cli.etcdctl.context import Invocation
 
-LIST_LONG = """When --write-out is set to simple, this command prints out comma-separated member lists for each endpoint.
+LIST_LONG = """When --write-out is set to simple, this command prints out comma-separated member \
+lists for each endpoint.
 The items in the lists are ID, Status, Name, Peer Addrs, Client Addrs, Is Learner.
 """
 

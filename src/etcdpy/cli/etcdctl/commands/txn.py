@@ -53,44 +53,37 @@ def _scan_quoted(text: str) -> tuple[bytes, str] | None:
     return gofmt.unquote_prefix(text)
 
 
-def _scan_compare(text: str) -> tuple[list[bytes | str], str]:
+def _scan_compare(text: str) -> tuple[bytes, str, bytes] | tuple[bytes, str] | tuple[bytes] | tuple[()]:
     """fmt.Sscanf(text, "%q) %s %q"): the values scanned before the first mismatch."""
-    got: list[bytes | str] = []
     scanned = _scan_quoted(text)
     if scanned is None:
-        return got, ""
+        return ()
     key, rest = scanned
-    got.append(key)
-    if not rest.startswith(")"):
-        return got, ""
-    rest = rest[1:]
-    if rest and not rest[:1].isspace():
-        return got, ""
-    rest = rest.lstrip(" \t\r")
-    op = re.match(r"\S*", rest)
-    if op is None or not op.group():
-        return got, ""
-    got.append(op.group())
-    rest = rest[op.end() :]
-    if rest and not rest[:1].isspace():
-        return got, ""
-    scanned = _scan_quoted(rest)
-    if scanned is None:
-        return got, ""
-    got.append(scanned[0])
-    return got, scanned[1]
+    if not rest.startswith(")") or (rest[1:] and not rest[1].isspace()):
+        return (key,)
+    op = re.match(r"\S+", rest[1:].lstrip(" \t\r"))
+    if op is None:
+        return (key,)
+    rest = rest[1:].lstrip(" \t\r")[op.end() :]
+    if rest and not rest[0].isspace():
+        return (key, op.group())
+    value = _scan_quoted(rest)
+    if value is None:
+        return (key, op.group())
+    return (key, op.group(), value[0])
 
 
 def parse_compare(line: str) -> pb.Compare:
     target, paren, rest = line.partition("(")
     if not paren:
         raise CommandExit(_INVALID, f"malformed comparison: {line}")
-    got, _ = _scan_compare(rest)
+    got = _scan_compare(rest)
     if len(got) != 3:
-        key, op, value = (got + [b"", "", b""][len(got) :])[:3]
-        shown = f"{target}({gofmt.quote(key)}) {op} {gofmt.quote(value)}"
+        key = got[0] if len(got) > 0 else b""
+        op = got[1] if len(got) > 1 else ""
+        shown = f"{target}({gofmt.quote(key)}) {op} {gofmt.quote(b'')}"
         raise CommandExit(_INVALID, f"malformed comparison: {line}; got {shown}")
-    key, op, value = bytes(got[0]), str(got[1]), bytes(got[2])
+    key, op, value = got
     if target in _TARGETS:
         try:
             number = gofmt.parse_int(value.decode("utf-8", "surrogateescape"))

@@ -96,7 +96,8 @@ def commands() -> list[Command]:
             ),
             _str(
                 "dest-password",
-                "Destination password for authentication (if this option is used, --user option shouldn't include password)",
+                "Destination password for authentication (if this option is used, --user option "
+                "shouldn't include password)",
             ),
         ),
         _cmd("move-leader <transferee-member-id>", "Transfers leadership to another etcd cluster member."),
@@ -114,7 +115,8 @@ def commands() -> list[Command]:
                     _bool("prefix", "grant a prefix permission"),
                     _bool(
                         "from-key",
-                        "grant a permission of keys that are greater than or equal to the given key using byte compare",
+                        "grant a permission of keys that are greater than or equal to the given key "
+                        "using byte compare",
                     ),
                 ),
                 _cmd(
@@ -123,7 +125,8 @@ def commands() -> list[Command]:
                     _bool("prefix", "revoke a prefix permission"),
                     _bool(
                         "from-key",
-                        "revoke a permission of keys that are greater than or equal to the given key using byte compare",
+                        "revoke a permission of keys that are greater than or equal to the given key "
+                        "using byte compare",
                     ),
                 ),
             ],
@@ -229,7 +232,8 @@ def snapshot_commands() -> list[Command]:
         _cmd(
             "status <filename>",
             "[deprecated] Gets backend snapshot status of a given file",
-            long="When --write-out is set to simple, this command prints out comma-separated status lists for each endpoint.\n"
+            long="When --write-out is set to simple, this command prints out comma-separated status "
+            "lists for each endpoint.\n"
             "The items in the lists are hash, revision, total keys, total size.\n\n"
             "Moved to 'etcdctl snapshot status ...'\n",
         ),
@@ -242,11 +246,13 @@ def check_datascale_command() -> Command:
         "Check the memory usage of holding data for different workloads on a given server endpoint.",
         _str(
             "load",
-            "The datascale check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)",
+            "The datascale check's workload model. Accepted workloads: s(small), m(medium), "
+            "l(large), xl(xLarge)",
             "s",
         ),
         _str("prefix", "The prefix for writing the datascale check's keys.", "/etcdctl-check-datascale/"),
         _bool("auto-compact", "Compact storage with last revision after test is finished."),
         _bool("auto-defrag", "Defragment storage after test is finished."),
-        long="If no endpoint is provided, localhost will be used. If multiple endpoints are provided, first endpoint will be used.",
+        long="If no endpoint is provided, localhost will be used. If multiple endpoints are "
+        "provided, first endpoint will be used.",
     )

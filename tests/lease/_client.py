@@ -1,46 +1,15 @@
-"""Server processes for the lease tests: etcd-py and reference etcd 3.5.1, driven alike."""
+"""A small blocking gRPC client for the lease tests."""
 
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
 from tests.servers import EtcdProcess
-
-# The `etcd` command's client listener does not relay gRPC yet: run etcd-py's server with its
-# gRPC services on the client port directly (tests/lease/_direct.py). Set to False once it does.
-DIRECT = True
-_DIRECT_RUNNER = Path(__file__).with_name("_direct.py")
-
-
-@dataclass
-class DirectEtcdProcess(EtcdProcess):
-    def command(self) -> list[str]:
-        return [sys.executable, str(_DIRECT_RUNNER), *super().command()[3:]]
-
-
-def make(kind: str, tmp: Path, **kw: object) -> EtcdProcess:
-    """An unstarted member of `kind` ("etcdpy" or "reference") with its data dir under tmp."""
-    data_dir = tmp / f"{kind}.etcd"
-    if kind == "etcdpy" and DIRECT:
-        return DirectEtcdProcess(kind, data_dir, **kw)  # type: ignore[arg-type]
-    return EtcdProcess(kind, data_dir, **kw)  # type: ignore[arg-type]
-
-
-@contextlib.contextmanager
-def running(kind: str, tmp: Path) -> Iterator[EtcdProcess]:
-    p = make(kind, tmp)
-    p.start()
-    try:
-        yield p
-    finally:
-        p.stop()
 
 
 @dataclass
@@ -50,12 +19,15 @@ class Client:
     channel: grpc.Channel
     kv: rpc_pb2_grpc.KVStub
     lease: rpc_pb2_grpc.LeaseStub
+    maintenance: rpc_pb2_grpc.MaintenanceStub
 
     @classmethod
     @contextlib.contextmanager
     def to(cls, p: EtcdProcess) -> Iterator[Client]:
         with grpc.insecure_channel(p.endpoint) as ch:
-            yield cls(ch, rpc_pb2_grpc.KVStub(ch), rpc_pb2_grpc.LeaseStub(ch))
+            yield cls(
+                ch, rpc_pb2_grpc.KVStub(ch), rpc_pb2_grpc.LeaseStub(ch), rpc_pb2_grpc.MaintenanceStub(ch)
+            )
 
     def grant(self, ttl: int, lease_id: int = 0) -> rpc_pb2.LeaseGrantResponse:
         resp: rpc_pb2.LeaseGrantResponse = self.lease.LeaseGrant(
@@ -64,7 +36,9 @@ class Client:
         return resp
 
     def put(self, key: bytes, value: bytes = b"v", lease: int = 0) -> rpc_pb2.PutResponse:
-        resp: rpc_pb2.PutResponse = self.kv.Put(rpc_pb2.PutRequest(key=key, value=value, lease=lease), timeout=10)
+        resp: rpc_pb2.PutResponse = self.kv.Put(
+            rpc_pb2.PutRequest(key=key, value=value, lease=lease), timeout=10
+        )
         return resp
 
     def get(self, key: bytes, end: bytes = b"") -> rpc_pb2.RangeResponse:
@@ -76,3 +50,14 @@ class Client:
             rpc_pb2.LeaseTimeToLiveRequest(ID=lease_id, keys=keys), timeout=10
         )
         return resp
+
+    def revoke(self, lease_id: int) -> rpc_pb2.LeaseRevokeResponse:
+        resp: rpc_pb2.LeaseRevokeResponse = self.lease.LeaseRevoke(
+            rpc_pb2.LeaseRevokeRequest(ID=lease_id), timeout=10
+        )
+        return resp
+
+    def hash_kv(self) -> tuple[int, int]:
+        """(hash, compact revision) of the whole key-space history."""
+        r = self.maintenance.HashKV(rpc_pb2.HashKVRequest(), timeout=10)
+        return r.hash, r.compact_revision
