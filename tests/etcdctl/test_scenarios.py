@@ -44,7 +44,11 @@ def formats(name: str, *args: str, kind: str, masks: Masks | None = None, **kw: 
     return out
 
 
-TXN_MIXED = b'value("/s/k1") = "v1"\nver("/s/k2") > "0"\n\nput /s/k3 "three"\nget /s/k1\ndel /s/nothing\n\nget /s/k2\n\n'
+TXN_MIXED = (
+    b'value("/s/k1") = "v1"\nver("/s/k2") > "0"\n\n'
+    b'put /s/k3 "three"\nget /s/k1\ndel /s/nothing\n\n'
+    b"get /s/k2\n\n"
+)
 TXN_FAIL = b'mod("/s/k1") < "1"\n\nput /s/k3 x\n\nget /s/k1 --prefix\nput --prev-kv /s/k2 22\n\n'
 
 SCENARIOS: list[Scenario] = [

@@ -266,7 +266,7 @@ CASES = [
     case("/v3/lease/revoke", {"ID": 999}, id="lease-revoke-missing"),
     case("/v3/kv/lease/revoke", {"ID": "999"}, id="kv-lease-revoke-missing"),
     case("/v3/lease/timetolive", {"ID": 999, "keys": True}, id="ttl-missing"),
-    case("/v3/kv/lease/timetolive", {"ID": LEASE_ID, "keys": True}, volatile=["TTL"], id="ttl"),
+    case("/v3/kv/lease/timetolive", {"ID": LEASE_ID, "keys": True}, volatile=["TTL", "keys"], id="ttl"),
     case("/v3/lease/leases", {}, volatile=["leases"], id="leases"),
     case("/v3/kv/lease/leases", {}, volatile=["leases"], id="kv-leases"),
     # Cluster.

@@ -28,6 +28,7 @@ from etcdpy.api.v3rpc.kv import KVService
 from etcdpy.api.v3rpc.lease import LeaseService
 from etcdpy.api.v3rpc.maintenance import MaintenanceService
 from etcdpy.api.v3rpc.unimplemented import unimplemented
+from etcdpy.api.v3rpc.watch import WatchService
 from etcdpy.pkg import zaplog
 from etcdpy.server.config import ServerConfig
 from etcdpy.server.server import EtcdServer
@@ -91,7 +92,7 @@ class Etcd:
         rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(s), self._grpc)
         # Services of later milestones: registered so that clients get UNIMPLEMENTED.
         g = self._grpc
-        rpc_pb2_grpc.add_WatchServicer_to_server(unimplemented(rpc_pb2_grpc.WatchServicer, "Watch")(), g)
+        rpc_pb2_grpc.add_WatchServicer_to_server(WatchService(s, fragment_bytes=limit), g)
         rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseService(s), g)
         rpc_pb2_grpc.add_AuthServicer_to_server(unimplemented(rpc_pb2_grpc.AuthServicer, "Auth")(), g)
         v3lock_pb2_grpc.add_LockServicer_to_server(unimplemented(v3lock_pb2_grpc.LockServicer, "Lock")(), g)

@@ -17,6 +17,7 @@ itself still work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from etcdpy.api import errors
@@ -52,6 +53,7 @@ class KVStore:
         self._compact_rev = -1
         self._consistent_index = 0
         self._writer: TxnWrite | None = None
+        self._observers: list[Callable[[TxnWrite], None]] = []
         self._restore()
 
     @property
@@ -91,6 +93,10 @@ class KVStore:
             raise RuntimeError("a write transaction is already open")
         self._writer = TxnWrite(self, self._index, self._backend, self._rev)
         return self._writer
+
+    def add_observer(self, observe: Callable[[TxnWrite], None]) -> None:
+        """Call `observe(txn)` each time a TxnWrite has made a new revision, once it is the store's."""
+        self._observers.append(observe)
 
     def save_consistent_index(self, consistent_index: int) -> None:
         """Persist the apply progress for an entry that changed nothing in the key space."""
@@ -225,11 +231,14 @@ class KVStore:
         return _parse(data)
 
     def _end_write(self, new_rev: int | None, consistent_index: int | None) -> None:
-        self._writer = None
+        writer, self._writer = self._writer, None
         if new_rev is not None:
             self._rev = new_rev
         if consistent_index is not None:
             self._consistent_index = consistent_index
+        if new_rev is not None and writer is not None:
+            for observe in self._observers:
+                observe(writer)
 
     def _require_no_writer(self) -> None:
         if self._writer is not None:

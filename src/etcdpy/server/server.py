@@ -32,6 +32,7 @@ from etcdpy.lease.expiry import run_expiry
 from etcdpy.lease.ids import LeaseIDGenerator
 from etcdpy.lease.lessor import Lessor, NotPrimary, min_lease_ttl
 from etcdpy.mvcc.kvstore import KVStore
+from etcdpy.mvcc.watchable_store import WatchableStore
 from etcdpy.pkg import zaplog
 from etcdpy.raft.raftpb import Entry, EntryType, HardState, Ready, SnapshotMeta
 from etcdpy.server import txn
@@ -100,6 +101,7 @@ class EtcdServer:
         os.makedirs(os.path.dirname(cfg.backend_path), exist_ok=True)
         self.backend = Backend(cfg.backend_path)
         self.kv = KVStore(self.backend)
+        self.watchable = WatchableStore(self.kv)
         self.lessor = Lessor(self.kv, min_ttl=min_lease_ttl(cfg.election_ms, cfg.heartbeat_ms),
                              retry_interval=REQUEST_TIMEOUT)
         self.applier = Applier(self.kv, self._on_cluster_event, self.lessor)
@@ -140,6 +142,7 @@ class EtcdServer:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._run(), name="raft-loop"))
+        self.watchable.start()
         self._wake.set()
         attrs = InternalRaftRequest(cluster_member_attr_set=raft_internal_pb2.ClusterMemberAttrSetRequest(
             member_ID=self.member.id,
@@ -160,6 +163,7 @@ class EtcdServer:
         self._stopping = True
         self._wake.set()
         self.lessor.demote()
+        await self.watchable.stop()
         for t in self._tasks:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):

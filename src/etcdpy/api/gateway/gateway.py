@@ -37,7 +37,8 @@ _MD_KEY: Final = re.compile(r"[0-9a-z_.-]+")
 _MD_VALUE: Final = re.compile(r"[\x20-\x7e]*")
 _TIMEOUT: Final = re.compile(r"([+-]?[0-9]{1,18})([HMSmun])")
 _TIMEOUT_UNITS: Final = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
-_MIN_TIMEOUT: Final = 1e-6  # a deadline already past: gRPC needs a positive one to fail the call
+# gRPC Python does not enforce deadlines much under a millisecond: shorter ones count as expired.
+_MIN_TIMEOUT: Final = 1e-3
 
 
 class _Status(Exception):
@@ -114,7 +115,9 @@ def _timeout(value: str) -> float | None:
     seconds = int(m.group(1)) * _TIMEOUT_UNITS[m.group(2)]
     if seconds == 0:
         return None
-    return max(seconds, _MIN_TIMEOUT)
+    if seconds < _MIN_TIMEOUT:
+        raise _Status(_C.DEADLINE_EXCEEDED, "context deadline exceeded")
+    return seconds
 
 
 def _result_line(msg: Message) -> bytes:
