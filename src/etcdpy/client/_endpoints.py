@@ -22,11 +22,6 @@ def grpc_target(endpoint: str) -> str:
     return ep
 
 
-def is_secure(endpoint: str) -> bool:
-    """Whether the endpoint names a TLS scheme (`https://`, `unixs://`)."""
-    return endpoint.strip().startswith(("https://", "unixs://"))
-
-
 def normalize(endpoints: str | Iterable[str]) -> Sequence[str]:
     """A comma-separated string or an iterable of endpoints -> a non-empty tuple of trimmed endpoints."""
     items = endpoints.split(",") if isinstance(endpoints, str) else list(endpoints)

@@ -24,8 +24,10 @@ from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc
 from etcdpy.api.pb.v3electionpb import v3election_pb2_grpc
 from etcdpy.api.pb.v3lockpb import v3lock_pb2_grpc
 from etcdpy.api.v3rpc.cluster import ClusterService
+from etcdpy.api.v3rpc.election import ElectionService
 from etcdpy.api.v3rpc.kv import KVService
 from etcdpy.api.v3rpc.lease import LeaseService
+from etcdpy.api.v3rpc.lock import LockService
 from etcdpy.api.v3rpc.maintenance import MaintenanceService
 from etcdpy.api.v3rpc.unimplemented import unimplemented
 from etcdpy.api.v3rpc.watch import WatchService
@@ -95,9 +97,8 @@ class Etcd:
         rpc_pb2_grpc.add_WatchServicer_to_server(WatchService(s, fragment_bytes=limit), g)
         rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseService(s), g)
         rpc_pb2_grpc.add_AuthServicer_to_server(unimplemented(rpc_pb2_grpc.AuthServicer, "Auth")(), g)
-        v3lock_pb2_grpc.add_LockServicer_to_server(unimplemented(v3lock_pb2_grpc.LockServicer, "Lock")(), g)
-        v3election_pb2_grpc.add_ElectionServicer_to_server(
-            unimplemented(v3election_pb2_grpc.ElectionServicer, "Election")(), g)
+        v3lock_pb2_grpc.add_LockServicer_to_server(LockService(s), g)
+        v3election_pb2_grpc.add_ElectionServicer_to_server(ElectionService(s), g)
         # The standard health service, as etcd registers it: SERVING while the member serves.
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, g)

@@ -131,20 +131,22 @@ class KVStore:
         """(hash, compact revision, hashed revision) of the key space as of `rev` (0: current).
 
         As etcd's HashKV: CRC-32C of b"key" then every stored (revision key,
-        value) with main <= rev, leaving out revisions at or below the
-        compaction revision that a compaction at `rev` would discard. Raises
+        value) with main <= rev (none if rev < 0), leaving out revisions at or
+        below the compaction revision that a compaction at `rev` would discard. Raises
         COMPACTED if rev <= compaction revision, FUTURE_REV above the current.
         """
         if 0 < rev <= self._compact_rev:
             raise errors.COMPACTED
         if rev > self._rev:
             raise errors.FUTURE_REV
-        if rev <= 0:
+        if rev == 0:
             rev = self._rev
-        keep = self._index.keep(revision.bound(rev + 1))
-        lower = revision.bound(self._compact_rev + 1)
         crc = Crc32c()
         crc.update(schema.KEY)
+        if rev < 0:  # no stored revision is below it: etcd hashes b"key" alone
+            return crc.value, self._compact_rev, rev
+        keep = self._index.keep(revision.bound(rev + 1))
+        lower = revision.bound(self._compact_rev + 1)
         with self._backend.read() as txn:
             for key, value in txn.items(schema.KEY, b"", revision.bound(rev + 1)):
                 if keep and key < lower and key[: revision.REV_LEN] not in keep:

@@ -51,6 +51,16 @@ class WatchableStore:
     def rev(self) -> int:
         return self.kv.rev
 
+    @property
+    def watcher_count(self) -> int:
+        """Watchers in the store (compacted ones, which get nothing more, are not)."""
+        return len(self._synced) + len(self._unsynced)
+
+    @property
+    def slow_watcher_count(self) -> int:
+        """Watchers still catching up with the store."""
+        return len(self._unsynced)
+
     def start(self) -> None:
         """Start catching up unsynced watchers (needs a running event loop)."""
         self._task = asyncio.get_running_loop().create_task(self._sync_loop(), name="watch-sync")
@@ -105,23 +115,24 @@ class WatchableStore:
     # ---- live notifications -------------------------------------------------
 
     def _on_commit(self, txn: TxnWrite) -> None:
-        if not self._synced:
+        synced = self._synced
+        if not synced:
             return
         rev = txn.rev
-        changes = txn.changes
         batches: dict[Watcher, list[Event]] = {}
-        plain: dict[int, Event] = {}
-        for i, ev in enumerate(changes):
-            for w in self._synced.matching(ev.kv.key):
+        for ev in txn.changes:
+            watchers = synced.matching(ev.kv.key)
+            if not watchers:
+                continue
+            stripped = None  # ev without prev_kv, made once for the watchers that did not ask for it
+            for w in watchers:
                 if rev < w.min_rev or not w.wants(ev):
                     continue
+                ev_out = ev
                 if not w.prev_kv and ev.HasField("prev_kv"):
-                    stripped = plain.get(i)
                     if stripped is None:
-                        stripped = plain[i] = Event(type=ev.type, kv=ev.kv)
+                        stripped = Event(type=ev.type, kv=ev.kv)
                     ev_out = stripped
-                else:
-                    ev_out = ev
                 batch = batches.get(w)
                 if batch is None:
                     batches[w] = [ev_out]
@@ -129,7 +140,7 @@ class WatchableStore:
                     batch.append(ev_out)
         for w, evs in batches.items():
             if not w.sink.offer(WatchResponse(w.id, rev, evs)):
-                self._synced.remove(w)
+                synced.remove(w)
                 w.min_rev = rev
                 self._unsynced.add(w)
                 self._wake.set()

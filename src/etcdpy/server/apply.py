@@ -16,6 +16,7 @@ from etcdpy.api.pb.etcdserverpb import raft_internal_pb2
 from etcdpy.lease.lessor import Lessor
 from etcdpy.mvcc.kvstore import KVStore
 from etcdpy.server import apply_lease, txn
+from etcdpy.server.alarms import AlarmStore
 
 InternalRaftRequest = raft_internal_pb2.InternalRaftRequest
 
@@ -29,9 +30,11 @@ class Applier:
     """
 
     def __init__(
-        self, kv: KVStore, on_cluster_event: Callable[[InternalRaftRequest], None], lessor: Lessor
+        self, kv: KVStore, on_cluster_event: Callable[[InternalRaftRequest], None], lessor: Lessor,
+        alarms: AlarmStore,
     ) -> None:
         self._kv = kv
+        self._alarms = alarms
         self._on_cluster_event = on_cluster_event
         self._lessor = lessor
         self.lease_exists: txn.LeaseExists = lessor.exists
@@ -68,6 +71,8 @@ class Applier:
                 return apply_lease.revoke(self._lessor, kv, req.lease_revoke, index)
             if req.HasField("lease_checkpoint"):
                 return apply_lease.checkpoint(self._lessor, kv, req.lease_checkpoint)
+            if req.HasField("alarm"):
+                return self._alarms.apply(req.alarm)
             if req.HasField("cluster_member_attr_set") or req.HasField("cluster_version_set"):
                 self._on_cluster_event(req)
                 return None

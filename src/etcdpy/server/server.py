@@ -36,6 +36,7 @@ from etcdpy.mvcc.watchable_store import WatchableStore
 from etcdpy.pkg import zaplog
 from etcdpy.raft.raftpb import Entry, EntryType, HardState, Ready, SnapshotMeta
 from etcdpy.server import txn
+from etcdpy.server.alarms import AlarmStore
 from etcdpy.server.apply import Applier
 from etcdpy.server.config import ServerConfig
 from etcdpy.server.membership import Cluster, Member
@@ -104,7 +105,8 @@ class EtcdServer:
         self.watchable = WatchableStore(self.kv)
         self.lessor = Lessor(self.kv, min_ttl=min_lease_ttl(cfg.election_ms, cfg.heartbeat_ms),
                              retry_interval=REQUEST_TIMEOUT)
-        self.applier = Applier(self.kv, self._on_cluster_event, self.lessor)
+        self.alarms = AlarmStore(self.backend)
+        self.applier = Applier(self.kv, self._on_cluster_event, self.lessor, self.alarms)
         fresh = not WAL.exists(cfg.wal_path)
         if fresh:
             if cfg.initial_cluster_state == "existing":
@@ -362,6 +364,8 @@ class EtcdServer:
             header=self.header(), version=SERVER_VERSION, dbSize=self.backend.size,
             leader=self.node.leader, raftIndex=self.node.committed, raftTerm=self.node.term,
             raftAppliedIndex=self.applied_index, dbSizeInUse=self.backend.size_in_use,
+            errors=[f"memberID:{a.memberID} alarm:{rpc_pb2.AlarmType.Name(a.alarm)} "
+                    for a in self.alarms.active()],
         )
 
     def members(self) -> list[rpc_pb2.Member]:
@@ -369,6 +373,11 @@ class EtcdServer:
                                isLearner=m.is_learner) for m in self.cluster.members.values()]
 
     # ---- maintenance ---------------------------------------------------------
+
+    async def alarm(self, req: rpc_pb2.AlarmRequest) -> rpc_pb2.AlarmResponse:
+        resp: rpc_pb2.AlarmResponse = await self.propose(InternalRaftRequest(alarm=req))
+        self._stamp(resp.header)
+        return resp
 
     async def hash_kv(self, revision: int) -> rpc_pb2.HashKVResponse:
         h, compact_rev, _hash_rev = self.kv.hash_kv(revision)

@@ -24,12 +24,12 @@ from google.protobuf.message import Message
 from etcdpy.api import errors
 from etcdpy.api.gateway import gobase64, gojson, jsonpb
 from etcdpy.api.gateway.gojson import GoJSONError
-from etcdpy.api.gateway.http1 import BodyReader, BodyTooLarge, ResponseWriter
+from etcdpy.api.gateway.http1 import BodyError, BodyReader, BodyTooLarge, ResponseWriter
 from etcdpy.api.gateway.httptypes import APPLICATION_JSON, Headers, HttpRequest, text_error
 from etcdpy.api.gateway.routes import ROUTES, Route
 
 _C = grpc.StatusCode
-_EOF: Final[object] = grpc.aio.EOF  # type: ignore[attr-defined]
+_EOF: Final[object] = grpc.aio.EOF  # type: ignore[attr-defined]  # absent from grpc-stubs
 _GRPC_CONTENT_TYPE: Final = ("Grpc-Metadata-Content-Type", "application/grpc")
 _METHODS: Final = ("POST", "PUT")
 _METADATA_PREFIX: Final = "grpc-metadata-"
@@ -247,7 +247,7 @@ async def _pump(requests: _RequestStream, stream: Any, first: Message) -> None:
         while msg is not None:
             await stream.write(msg)
             msg = await requests.next()
-    except (GoJSONError, BodyTooLarge, grpc.aio.AioRpcError, asyncio.InvalidStateError):
+    except (GoJSONError, BodyTooLarge, BodyError, grpc.aio.AioRpcError, asyncio.InvalidStateError):
         pass
     with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
         await stream.done_writing()

@@ -145,8 +145,9 @@ _CONTEXT: Final = {
 }
 
 
-def _diagnose_string(data: bytes, i: int) -> GoJSONError:
-    """The input at `i` opens a string the token pattern rejected: name the fault."""
+def _string_fault(data: bytes, i: int) -> GoJSONError:
+    """The input at `i` opens a string the token pattern rejected: the error to raise
+    (Incomplete is raised directly if the input ends inside it)."""
     n = len(data)
     i += 1
     while i < n:
@@ -227,7 +228,7 @@ def _scalar(data: bytes, i: int, final: bool) -> Node:
     if c == 0x22:
         m = _STRING_TOKEN.match(data, i)
         if m is None:
-            raise _diagnose_string(data, i)
+            raise _string_fault(data, i)
         return Node(STRING, i, m.end())
     if c == 0x2D or c in _DIGITS:
         m = _NUMBER_TOKEN.match(data, i)
@@ -242,6 +243,12 @@ def _scalar(data: bytes, i: int, final: bool) -> Node:
     raise _syntax(c, "looking for beginning of value")
 
 
+def _skip_ws(data: bytes, i: int) -> int:
+    """The first index at or after `i` that is not JSON whitespace."""
+    m = _WS.match(data, i)
+    return m.end() if m else i
+
+
 def _scan(data: bytes, pos: int, final: bool) -> Node:
     """The value starting at `pos` (whitespace already skipped), with its whole subtree."""
     n = len(data)
@@ -250,7 +257,7 @@ def _scan(data: bytes, pos: int, final: bool) -> Node:
     state = _VALUE
     i = pos
     while True:
-        i = _WS.match(data, i).end()  # type: ignore[union-attr]
+        i = _skip_ws(data, i)
         if i >= n:
             raise Incomplete
         c = data[i]
@@ -315,7 +322,7 @@ def first_value(data: bytes, pos: int = 0, *, final: bool = True) -> Node | None
     None if only whitespace remains. With `final` false the input may grow:
     Incomplete means "wait for more"; with `final` true it is "unexpected EOF".
     """
-    i = _WS.match(data, pos).end()  # type: ignore[union-attr]
+    i = _skip_ws(data, pos)
     if i >= len(data):
         if final:
             return None
@@ -331,14 +338,14 @@ def first_value(data: bytes, pos: int = 0, *, final: bool = True) -> Node | None
 def document(data: bytes) -> Node:
     """The single value `data` holds, validated as `json.Unmarshal` does."""
     padded = data + b" "  # Go's scanner treats the end of input as one more space
-    i = _WS.match(padded).end()  # type: ignore[union-attr]
+    i = _skip_ws(padded, 0)
     try:
         if i >= len(padded):
             raise Incomplete
         node = _scan(padded, i, True)
     except Incomplete:
         raise GoJSONError("unexpected end of JSON input") from None
-    rest = _WS.match(data, node.end).end()  # type: ignore[union-attr]
+    rest = _skip_ws(data, node.end)
     if rest < len(data):
         raise _syntax(data[rest], "after top-level value")
     return node

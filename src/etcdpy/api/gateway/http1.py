@@ -30,6 +30,7 @@ BODY_HIGH_WATER: Final = 256 * 1024  # unread body bytes before reading pauses
 PIPELINE_HIGH_WATER: Final = 1 << 20  # buffered bytes of later requests before reading pauses
 DISCARD_LIMIT: Final = 256 * 1024  # unread body the server skips to keep a connection open
 MAX_CHUNK_LINE: Final = 4096
+LINGER: Final = 0.5  # seconds a closing connection keeps reading, so unread input does not reset it
 
 _TOKEN: Final = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _REQUEST_LINE: Final = re.compile(rb"(" + _TOKEN + rb") ([^ ]+) HTTP/([0-9])\.([0-9])")
@@ -230,6 +231,7 @@ class Http1Connection(asyncio.Protocol):
         self._chunk_left = 0  # data bytes left in the current chunk
         self._chunk_phase = "size"  # size | data | crlf | trailer
         self._discarded = 0
+        self._linger: asyncio.TimerHandle | None = None
 
     # --- asyncio.Protocol ---
 
@@ -246,13 +248,23 @@ class Http1Connection(asyncio.Protocol):
             self._reject(e)
 
     def eof_received(self) -> bool:
+        """The client will send no more. A request in progress may still be
+        answered, but a streaming response is for nobody now: end it."""
         self._peer_eof = True
+        if self._state == _CLOSED:
+            return False
         if self._reader is not None:
             self._reader.fail(BodyError("client closed the connection before the body ended"))
-        return self._task is not None and not self._task.done()
+        if self._task is None or self._task.done():
+            return False
+        if self._writer is not None and self._writer.started and not self._writer.finished:
+            self._task.cancel()
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._state = _CLOSED
+        if self._linger is not None:
+            self._linger.cancel()
         if self._reader is not None:
             self._reader.fail(BodyError("connection lost"))
         if self._task is not None and not self._task.done():
@@ -543,10 +555,20 @@ class Http1Connection(asyncio.Protocol):
         self._close()
 
     def _close(self) -> None:
-        if self._state != _CLOSED:
-            self._state = _CLOSED
-            if self._transport is not None:
-                self._transport.close()
+        """Close after the pending output; like Go, first half-close and keep
+        discarding input for a moment, since closing a socket with unread input
+        resets it and the client could lose the response."""
+        if self._state == _CLOSED or self._transport is None:
+            return
+        self._state = _CLOSED
+        transport = self._transport
+        if self._peer_eof or not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        if self._reading_paused:
+            transport.resume_reading()
+        self._linger = asyncio.get_running_loop().call_later(LINGER, transport.close)
 
 
 def _split_target(target: str) -> tuple[str, str]:

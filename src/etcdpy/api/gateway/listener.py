@@ -73,7 +73,13 @@ class ClientListener:
             self._max_request_bytes,
         )
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Sniffer(self), self.host, self.port, backlog=1024)
+        try:
+            self._server = await loop.create_server(
+                lambda: _Sniffer(self), self.host, self.port, backlog=1024
+            )
+        except BaseException:
+            await self._channel.close(None)
+            raise
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -23,7 +24,15 @@ class Upstream:
     async def connect(self, protocol: asyncio.Protocol) -> asyncio.Transport:
         loop = asyncio.get_running_loop()
         if self.path is not None:
-            transport, _ = await loop.create_unix_connection(lambda: protocol, self.path)
+            # Connect the socket ourselves: uvloop cannot name abstract sockets.
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.setblocking(False)
+                await loop.sock_connect(sock, self.path)
+            except BaseException:
+                sock.close()
+                raise
+            transport, _ = await loop.create_unix_connection(lambda: protocol, sock=sock)
         else:
             transport, _ = await loop.create_connection(lambda: protocol, self.host, self.port)
         return transport

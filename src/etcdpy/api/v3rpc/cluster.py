@@ -17,4 +17,6 @@ class ClusterService(_Base):  # type: ignore[misc,valid-type]
     @unary
     async def MemberList(self, request: rpc_pb2.MemberListRequest, context: Context
                          ) -> rpc_pb2.MemberListResponse:
-        return rpc_pb2.MemberListResponse(header=self._server.header(), members=self._server.members())
+        header = self._server.header()
+        header.ClearField("revision")  # etcd's cluster service answers without a revision
+        return rpc_pb2.MemberListResponse(header=header, members=self._server.members())

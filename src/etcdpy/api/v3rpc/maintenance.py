@@ -24,8 +24,7 @@ class MaintenanceService(_Base):  # type: ignore[misc,valid-type]
     @unary
     async def Alarm(self, request: rpc_pb2.AlarmRequest, context: Context
                     ) -> rpc_pb2.AlarmResponse:
-        # No alarm can be raised until quotas arrive; GET lists none, DEACTIVATE clears none.
-        return rpc_pb2.AlarmResponse(header=self._server.header())
+        return await self._server.alarm(request)
 
     @unary
     async def HashKV(self, request: rpc_pb2.HashKVRequest, context: Context

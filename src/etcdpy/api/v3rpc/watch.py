@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
 from etcdpy.api.v3rpc.status import Context
@@ -37,8 +38,10 @@ def progress_interval(server: EtcdServer) -> float:
     if configured <= 0:
         return DEFAULT_PROGRESS_INTERVAL
     if configured < MIN_PROGRESS_INTERVAL:
-        log.warning("adjusting watch progress notify interval to minimum period",
-                    **{"min-watch-progress-notify-interval": "100ms"})
+        log.warning(
+            "adjusting watch progress notify interval to minimum period",
+            **{"min-watch-progress-notify-interval": "100ms"},
+        )
         return MIN_PROGRESS_INTERVAL
     return configured
 
@@ -50,34 +53,44 @@ class WatchService(rpc_pb2_grpc.WatchServicer):
         self._fragment_bytes = fragment_bytes
         self._progress_interval = progress_interval(server)
 
-    async def Watch(self, request_iterator: AsyncIterator[rpc_pb2.WatchRequest], context: Context) -> None:
-        session = _Session(self._server, WatchStream(self._server.watchable), context, self._fragment_bytes)
-        interval = self._progress_interval * (1 + random.random() / 10)
+    async def Watch(
+        self, request_iterator: AsyncIterator[rpc_pb2.WatchRequest], context: Context
+    ) -> AsyncIterator[rpc_pb2.WatchResponse]:
+        session = _Session(self._server, WatchStream(self._server.watchable), self._fragment_bytes)
+        handler = asyncio.current_task()
         recv = asyncio.create_task(session.recv_loop(request_iterator), name="watch-recv")
-        send = asyncio.create_task(session.send_loop(), name="watch-send")
+        if handler is not None:
+            recv.add_done_callback(lambda t: _end_on_error(t, handler))
+        interval = self._progress_interval * (1 + random.random() / 10)
         ticker = asyncio.create_task(session.progress_loop(interval), name="watch-progress")
         try:
-            await asyncio.wait((recv, send), return_when=asyncio.FIRST_COMPLETED)
-            if recv.done() and recv.exception() is None:
-                # Half-closed by the client: keep sending until it cancels or a send fails.
-                await send
-            else:
-                (recv if recv.done() else send).result()
+            # After the client half-closes, responses keep coming until it cancels (as etcd).
+            while True:
+                resp = await session.stream.get()
+                for msg in session.encode(resp):
+                    yield msg
+                session.sent(resp)
         finally:
             session.stream.close()
-            for t in (recv, send, ticker):
+            for t in (recv, ticker):
                 t.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await t
 
 
+def _end_on_error(recv: asyncio.Task[None], handler: asyncio.Task[Any]) -> None:
+    """A failed receive ends the stream (a client's half-close does not)."""
+    if not recv.cancelled() and recv.exception() is not None:
+        log.debug("failed to receive watch request from gRPC stream", error=str(recv.exception()))
+        handler.cancel()
+
+
 class _Session:
     """One Watch stream's state: its watchers, and which of them want progress reports or fragments."""
 
-    def __init__(self, server: EtcdServer, stream: WatchStream, context: Context, fragment_bytes: int) -> None:
+    def __init__(self, server: EtcdServer, stream: WatchStream, fragment_bytes: int) -> None:
         self._server = server
         self.stream = stream
-        self._context = context
         self._fragment_bytes = fragment_bytes
         # Watch ID -> whether its next periodic progress report is due (no events sent since the last).
         self._progress: dict[int, bool] = {}
@@ -105,12 +118,18 @@ class _Session:
         wsrev = stream.rev
         try:
             wid = stream.watch(
-                creq.watch_id, key, creq.range_end, creq.start_revision or wsrev + 1,
-                prev_kv=creq.prev_kv, no_put=_NOPUT in creq.filters, no_delete=_NODELETE in creq.filters,
+                creq.watch_id,
+                key,
+                creq.range_end,
+                creq.start_revision or wsrev + 1,
+                prev_kv=creq.prev_kv,
+                no_put=_NOPUT in creq.filters,
+                no_delete=_NODELETE in creq.filters,
             )
         except WatchError as e:
-            stream.push(WatchResponse(INVALID_WATCH_ID, wsrev, created=True, canceled=True,
-                                      cancel_reason=str(e)))
+            stream.push(
+                WatchResponse(INVALID_WATCH_ID, wsrev, created=True, canceled=True, cancel_reason=str(e))
+            )
             return
         if creq.progress_notify:
             self._progress[wid] = True
@@ -118,24 +137,26 @@ class _Session:
             self._fragment.add(wid)
         stream.push(WatchResponse(wid, wsrev, created=True))
 
-    async def send_loop(self) -> None:
-        server = self._server
-        while True:
-            resp = await self.stream.get()
-            msg = rpc_pb2.WatchResponse(
-                header=rpc_pb2.ResponseHeader(cluster_id=server.cluster.id, member_id=server.member.id,
-                                              revision=resp.revision, raft_term=server.node.term),
-                watch_id=resp.watch_id, created=resp.created, canceled=resp.canceled,
-                compact_revision=resp.compact_revision, cancel_reason=resp.cancel_reason,
-                events=resp.events,
-            )
-            if resp.watch_id in self._fragment:
-                for part in fragments(msg, self._fragment_bytes):
-                    await self._context.write(part)
-            else:
-                await self._context.write(msg)
-            if resp.events and resp.watch_id in self._progress:
-                self._progress[resp.watch_id] = False
+    def encode(self, resp: WatchResponse) -> list[rpc_pb2.WatchResponse]:
+        """The messages that carry `resp`: one, or its fragments if its watcher asked for them."""
+        header = self._server.header()
+        header.revision = resp.revision
+        msg = rpc_pb2.WatchResponse(
+            header=header,
+            watch_id=resp.watch_id,
+            created=resp.created,
+            canceled=resp.canceled,
+            compact_revision=resp.compact_revision,
+            cancel_reason=resp.cancel_reason,
+            events=resp.events,
+        )
+        if resp.watch_id in self._fragment:
+            return fragments(msg, self._fragment_bytes)
+        return [msg]
+
+    def sent(self, resp: WatchResponse) -> None:
+        if resp.events and resp.watch_id in self._progress:
+            self._progress[resp.watch_id] = False  # events count as progress: skip the next report
 
     async def progress_loop(self, interval: float) -> None:
         """Every interval, a progress report to each progress_notify watcher that got no events since."""

@@ -76,7 +76,7 @@ class Command:
         return matches[0] if len(matches) == 1 else None
 
 
-def _strip_flags(args: Sequence[str], flags: FlagSet) -> list[str]:
+def strip_flags(args: Sequence[str], flags: FlagSet) -> list[str]:
     """The words among `args` that may name subcommands, skipping flags and their values."""
     words: list[str] = []
     rest = list(args)
@@ -99,7 +99,7 @@ def find(root: Command, args: Sequence[str]) -> tuple[Command, list[str]]:
     """The command `args` name and the arguments left for it (flags included)."""
     cmd, rest = root, list(args)
     while True:
-        words = _strip_flags(rest, cmd.flag_set())
+        words = strip_flags(rest, cmd.flag_set())
         child = cmd.find_child(words[0]) if words else None
         if child is None:
             return cmd, rest

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
@@ -199,7 +198,3 @@ class Invocation:
                 "error": go_error_text(err, endpoint),
             },
         )
-
-
-def process_environ() -> dict[str, str]:
-    return dict(os.environ)

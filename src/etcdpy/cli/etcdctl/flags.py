@@ -63,14 +63,21 @@ class Flag:
 
     @property
     def default_text(self) -> str:
-        """pflag's DefValue: the default as its String() renders it."""
+        """pflag's DefValue: the default as the flag's String() renders it."""
+        return self.render(self.default)
+
+    @property
+    def value_text(self) -> str:
+        return self.render(self.value)
+
+    def render(self, value: Any) -> str:
         if self.kind is Kind.BOOL:
-            return "true" if self.default else "false"
+            return "true" if value else "false"
         if self.kind is Kind.DURATION:
-            return gofmt.format_duration(self.default)
+            return gofmt.format_duration(value)
         if self.kind is Kind.STRINGS:
-            return "[" + ",".join(self.default) + "]"
-        return str(self.default)
+            return "[" + ",".join(value) + "]"
+        return str(value)
 
     def set(self, text: str) -> None:
         try:
@@ -109,14 +116,8 @@ class FlagSet:
     def add(self, flag: Flag) -> None:
         self._flags[flag.name] = flag
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._flags
-
     def __getitem__(self, name: str) -> Flag:
         return self._flags[name]
-
-    def sorted(self) -> list[Flag]:
-        return [self._flags[name] for name in sorted(self._flags)]
 
     def by_shorthand(self, letter: str) -> Flag | None:
         return next((f for f in self._flags.values() if f.shorthand == letter), None)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import BinaryIO
 
 from etcdpy.cli.etcdctl import tree, usage
-from etcdpy.cli.etcdctl.command import Command, _strip_flags, find, suggestions
+from etcdpy.cli.etcdctl.command import Command, find, strip_flags, suggestions
 from etcdpy.cli.etcdctl.context import Invocation, env_name
 from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode, GoPanic, SilentExit
 from etcdpy.cli.etcdctl.flags import FlagError, HelpRequested
@@ -39,7 +39,7 @@ def _unknown_command(root: Command, word: str, io: _Streams) -> int:
 
 def _help_topic(root: Command, args: list[str], io: _Streams) -> int:
     target, rest = find(root, args)
-    if target is root and _strip_flags(rest, root.flag_set()):
+    if target is root and strip_flags(rest, root.flag_set()):
         io.err("Unknown help topic [" + " ".join(f"`{a}`" for a in args) + "]\n")
         io.out(usage.etcdctl_usage(root, help_flag=False))
     else:
@@ -50,18 +50,7 @@ def _help_topic(root: Command, args: list[str], io: _Streams) -> int:
 def _debug_env(cmd: Command, io: _Streams) -> None:
     """--debug: etcdctl echoes each global flag as the ETCDCTL_* variable that sets it."""
     for flag in sorted(cmd.inherited_flags(), key=lambda f: f.name):
-        value = flag.value
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, list):
-            text = "[" + ",".join(value) + "]"
-        elif isinstance(value, float):
-            from etcdpy.cli.etcdctl.gofmt import format_duration
-
-            text = format_duration(value)
-        else:
-            text = str(value)
-        io.err(f"{env_name(flag.name)}={text}\n")
+        io.err(f"{env_name(flag.name)}={flag.value_text}\n")
 
 
 def run(
@@ -85,7 +74,7 @@ def run(
 
     root = tree.build()
     cmd, rest = find(root, argv)
-    words = _strip_flags(rest, cmd.flag_set())
+    words = strip_flags(rest, cmd.flag_set())
     if cmd is root and words:
         return _unknown_command(root, words[0], io)
     flags = cmd.flag_set()

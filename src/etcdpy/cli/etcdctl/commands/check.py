@@ -67,35 +67,27 @@ def _varint_key(buf: bytearray, number: int) -> None:
 
 
 class _ProgressBar:
-    """A pb.v1-style counter bar ("Bom !" format) on stdout, advanced once a second."""
+    """pb.v1's counter line as etcdctl draws it when stdout is not a terminal:
+    `\\r <done> / <total> <percent>% <time left>`, and the elapsed time when finished."""
 
     def __init__(self, inv: Invocation, total: int) -> None:
         self.inv, self.total, self.current = inv, total, 0
+        self.started = time.monotonic()
 
     def draw(self) -> None:
-        width = 50
-        filled = width * self.current // self.total
-        bar = (
-            "B"
-            + "o" * max(0, filled - 1)
-            + ("m" if 0 < filled < width else "o" if filled else "")
-            + " " * (width - filled)
-            + "!"
-        )
         pct = 100.0 * self.current / self.total
-        self.inv.out(f"\r{self.current:>3} / {self.total} {bar} {pct:6.2f}%")
+        left = self.total - self.current
+        eta = f" {left // 60:02d}m{left % 60:02d}s" if 0 < self.current < self.total else ""
+        self.inv.out(f"\r {self.current} / {self.total} {pct:7.2f}%{eta}")
 
     def finish(self) -> None:
         self.current = self.total
-        self.draw()
-        self.inv.out("\n")
+        elapsed = gofmt.format_duration(round(time.monotonic() - self.started))
+        self.inv.out(f"\r {self.current} / {self.total} {100.0:7.2f}% {elapsed}\n")
 
 
-async def _run_load(inv: Invocation, cfg: ClientConfig, load: Load, prefix: bytes) -> Stats:
-    conns = [
-        AsyncClient(cfg.endpoints, dial_timeout=cfg.dial_timeout, user=cfg.user, password=cfg.password)
-        for _ in range(min(_MAX_CONNECTIONS, load.clients))
-    ]
+async def _measure(conns: list[AsyncClient], load: Load, prefix: bytes, bar: _ProgressBar) -> Stats:
+    """Rate-limited puts of random keys for `load.duration` seconds, spread over the connections."""
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=load.clients)
     latencies: list[float] = []
     failures: Counter[str] = Counter()
@@ -126,31 +118,44 @@ async def _run_load(inv: Invocation, cfg: ClientConfig, load: Load, prefix: byte
         for _ in range(load.clients):
             await queue.put(None)
 
-    async def tick(bar: _ProgressBar) -> None:
+    async def tick() -> None:
         for _ in range(load.duration):
             await asyncio.sleep(1)
             bar.current += 1
             bar.draw()
 
-    bar = _ProgressBar(inv, load.duration)
     bar.draw()
     started = time.monotonic()
-    ticker = asyncio.create_task(tick(bar))
+    ticker = asyncio.create_task(tick())
     try:
         await asyncio.gather(produce(), *(worker(conns[i % len(conns)]) for i in range(load.clients)))
         total = time.monotonic() - started
         await ticker
     finally:
         ticker.cancel()
-        for conn in conns:
-            await conn.close()
-    bar.finish()
     return Stats(
         rps=len(latencies) / total if total else 0.0,
         slowest=max(latencies, default=0.0),
         stddev=statistics.pstdev(latencies) if latencies else 0.0,
         errors=failures,
     )
+
+
+async def _run_load(inv: Invocation, cfg: ClientConfig, load: Load, prefix: bytes) -> Stats:
+    conns = [
+        AsyncClient(cfg.endpoints, dial_timeout=cfg.dial_timeout, user=cfg.user, password=cfg.password)
+        for _ in range(min(_MAX_CONNECTIONS, load.clients))
+    ]
+    try:
+        # Connect before the clock starts, as etcdctl's clients have by then.
+        await asyncio.gather(*(conn.status() for conn in conns))
+        bar = _ProgressBar(inv, load.duration)
+        stats = await _measure(conns, load, prefix, bar)
+    finally:
+        for conn in conns:
+            await conn.close()
+    bar.finish()
+    return stats
 
 
 def _after_load(inv: Invocation, client: Client, prefix: bytes) -> None:
@@ -214,7 +219,7 @@ def _perf(inv: Invocation) -> None:
             raise CommandExit(
                 ExitCode.INVALID_INPUT,
                 f"prefix {gofmt.quote(prefix_text)} has keys. "
-                f"Delete with etcdctl del --prefix {prefix_text} first",
+                f"Delete with 'etcdctl del --prefix {prefix_text}' first",
             )
         stats = asyncio.run(_run_load(inv, cfg, load, prefix))
         _after_load(inv, client, prefix)

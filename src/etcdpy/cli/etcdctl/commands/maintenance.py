@@ -66,9 +66,8 @@ def _alarm(inv: Invocation, disarm: bool) -> None:
 
 
 def _os_error(err: OSError) -> str:
-    """Go's *PathError text for a failed file operation."""
-    reason = (err.strerror or str(err)).lower()
-    return f"{reason}"
+    """The reason part of Go's *PathError text ("no such file or directory")."""
+    return (err.strerror or str(err)).lower()
 
 
 def _save_snapshot(inv: Invocation, path: str) -> None:
