@@ -17,6 +17,7 @@ import pytest
 from google.protobuf.message import Message
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
+from tests.badinput import _known as known
 from tests.badinput._grpcwire import call, watch
 from tests.badinput._servers import Pair, pair
 from tests.servers import reference_bin_dir
@@ -31,25 +32,6 @@ MAX_REQUEST_BYTES = 1572864  # etcd's default --max-request-bytes
 TRANSPORT_LIMIT = MAX_REQUEST_BYTES + 512 * 1024  # what the gRPC server accepts at all
 
 SO = pb.RangeRequest.SortOrder
-
-UNMARSHAL = (
-    "grpc-go answers an undecodable message with INTERNAL 'grpc: error unmarshalling request: <gogoproto "
-    "error>' (streams: 'grpc: failed to unmarshal the received message <error>'); grpcio with UNKNOWN "
-    "'Unexpected <class DecodeError>: ...'"
-)
-WIRE_TYPE = (
-    "gogoproto rejects a known field sent with the wrong wire type; Python protobuf keeps it as unknown"
-)
-UNKNOWN_METHOD = (
-    "grpc-go says 'unknown service S' / 'unknown method M for service S'; grpcio 'Method not found!'"
-)
-AUTH_TOKEN = (
-    "etcd checks a 'token' even with auth disabled (UNAUTHENTICATED 'etcdserver: invalid auth token'); "
-    "etcd-py has no auth yet and ignores it"
-)
-TRANSPORT = (
-    "grpc-go says 'grpc: received message larger than max (N vs. M)'; grpc core 'SERVER: Received ...'"
-)
 
 
 def put(key: bytes, value: bytes = b"v", **kw: Any) -> pb.PutRequest:
@@ -201,29 +183,34 @@ CASES = [
         pb.TxnRequest(success=[op_put(b"big", b"v" * (MAX_REQUEST_BYTES + 100))]),
         "txn-over-request-limit",
     ),
-    case("Put", put(b"big", b"v" * (TRANSPORT_LIMIT + 100)), "put-over-transport-limit", TRANSPORT),
+    case("Put", put(b"big", b"v" * (TRANSPORT_LIMIT + 100)), "put-over-transport-limit", known.TRANSPORT),
     # Bytes that are not a valid message.
-    case("Put", b"\xff", "put-lone-byte", UNMARSHAL),
-    case("Put", b"\x0a\x05ab", "put-truncated-bytes", UNMARSHAL),
-    case("Range", b"\x0b", "range-start-group", UNMARSHAL),
-    case("Range", b"\x0a\x01a\x0c", "range-end-group", UNMARSHAL),
-    case("Range", b"\x0a\x01a\x0e", "range-wire-type-6", UNMARSHAL),
-    case("Range", b"\x00\x01", "range-field-zero", UNMARSHAL),
-    case("Range", b"\x0a\x01a\x38" + VARINT_OVERFLOW, "range-varint-overflow", UNMARSHAL),
-    case("Range", b"\x0a\x01a\x12\x80\x80\x80\x80\x10", "range-length-overflow", UNMARSHAL),
-    case("Txn", pb.TxnRequest(success=[op_put(b"k")]).SerializeToString()[:-2], "txn-truncated", UNMARSHAL),
-    case("/etcdserverpb.Maintenance/Hash", b"\xff", "hash-garbage", UNMARSHAL),
-    case("/etcdserverpb.Lease/LeaseGrant", b"\x08", "lease-grant-truncated", UNMARSHAL),
-    case("Range", b"\x08\x01", "range-key-as-varint", WIRE_TYPE),
-    case("Range", b"\x0a\x01k\x1a\x01\x00", "range-limit-as-bytes", WIRE_TYPE),
+    case("Put", b"\xff", "put-lone-byte", known.UNMARSHAL),
+    case("Put", b"\x0a\x05ab", "put-truncated-bytes", known.UNMARSHAL),
+    case("Range", b"\x0b", "range-start-group", known.UNMARSHAL),
+    case("Range", b"\x0a\x01a\x0c", "range-end-group", known.UNMARSHAL),
+    case("Range", b"\x0a\x01a\x0e", "range-wire-type-6", known.UNMARSHAL),
+    case("Range", b"\x00\x01", "range-field-zero", known.UNMARSHAL),
+    case("Range", b"\x0a\x01a\x38" + VARINT_OVERFLOW, "range-varint-overflow", known.UNMARSHAL),
+    case("Range", b"\x0a\x01a\x12\x80\x80\x80\x80\x10", "range-length-overflow", known.UNMARSHAL),
+    case(
+        "Txn",
+        pb.TxnRequest(success=[op_put(b"k")]).SerializeToString()[:-2],
+        "txn-truncated",
+        known.UNMARSHAL,
+    ),
+    case("/etcdserverpb.Maintenance/Hash", b"\xff", "hash-garbage", known.UNMARSHAL),
+    case("/etcdserverpb.Lease/LeaseGrant", b"\x08", "lease-grant-truncated", known.UNMARSHAL),
+    case("Range", b"\x08\x01", "range-key-as-varint", known.WIRE_TYPE),
+    case("Range", b"\x0a\x01k\x1a\x01\x00", "range-limit-as-bytes", known.WIRE_TYPE),
     case("Range", b"\x0a\x01k\xa0\x1f\x01", "range-unknown-varint-field"),
     case("Range", b"\x0a\x01k\xa2\x1f\x03abc", "range-unknown-bytes-field"),
     case("Range", b"\x0a\x01x\x0a\x01k", "range-repeated-scalar-last-wins"),
     case("Range", b"", "range-no-bytes"),
     # Methods that do not exist.
-    case("/etcdserverpb.KV/Nope", b"", "unknown-method", UNKNOWN_METHOD),
-    case("/etcdserverpb.Nope/Put", b"", "unknown-service", UNKNOWN_METHOD),
-    case("/etcdserverpb.KV/", b"", "empty-method", UNKNOWN_METHOD),
+    case("/etcdserverpb.KV/Nope", b"", "unknown-method", known.UNKNOWN_METHOD),
+    case("/etcdserverpb.Nope/Put", b"", "unknown-service", known.UNKNOWN_METHOD),
+    case("/etcdserverpb.KV/", b"", "empty-method", known.UNKNOWN_METHOD),
 ]
 
 
@@ -265,12 +252,12 @@ def test_transport_limit_same_code_and_sizes(servers: Pair) -> None:
     "metadata",
     [
         pytest.param(
-            (("token", "garbage"),), id="token", marks=pytest.mark.xfail(strict=True, reason=AUTH_TOKEN)
+            (("token", "garbage"),), id="token", marks=pytest.mark.xfail(strict=True, reason=known.AUTH_TOKEN)
         ),
         pytest.param(
             (("authorization", "garbage"),),
             id="authorization",
-            marks=pytest.mark.xfail(strict=True, reason=AUTH_TOKEN),
+            marks=pytest.mark.xfail(strict=True, reason=known.AUTH_TOKEN),
         ),
         pytest.param((("hasleader", "true"),), id="hasleader"),
         pytest.param((("hasleader", "maybe"),), id="hasleader-garbage"),
@@ -314,8 +301,8 @@ WATCH_CASES = [
         1,
         "cancel-unknown-id",
     ),
-    wcase([b"\xff"], 1, "garbage-message", UNMARSHAL),
-    wcase([create(key=b"k"), b"\x0a\x05"], 2, "garbage-after-create", UNMARSHAL),
+    wcase([b"\xff"], 1, "garbage-message", known.UNMARSHAL),
+    wcase([create(key=b"k"), b"\x0a\x05"], 2, "garbage-after-create", known.UNMARSHAL),
 ]
 
 

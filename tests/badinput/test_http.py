@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.badinput import _known as known
 from tests.badinput._http import exchange, request
 from tests.badinput._servers import Pair, pair
 from tests.servers import reference_bin_dir
@@ -29,20 +30,6 @@ pytestmark = [
 
 MAX_REQUEST_BYTES = 1572864
 FOO = base64.b64encode(b"foo").decode()
-
-BIG_BODY = (
-    "etcd reads any body and answers 429 'grpc: received message larger than max (N vs. M)'; etcd-py stops "
-    "reading past 2*max-request-bytes+1MiB, answers 400 'request is too large' and closes (clients: reset)"
-)
-TRANSPORT = (
-    "grpc-go says 'grpc: received message larger than max (N vs. M)'; grpc core 'SERVER: Received ...'"
-)
-FRAGMENT = "Go keeps '#...' of a request target in the path (404); etcd-py strips it and serves the path"
-AUTH_TOKEN = (
-    "etcd checks an Authorization token even with auth disabled (401 'etcdserver: invalid auth token'); "
-    "etcd-py has no auth yet and ignores it"
-)
-PUT_AS_POST = "etcd-py's gateway deliberately accepts PUT wherever POST is (gateway.py); etcd answers 405"
 
 
 def b64(data: bytes) -> str:
@@ -206,7 +193,7 @@ JSON_CASES = [
         {"key": FOO},
         "header-authorization",
         headers={"Authorization": "garbage"},
-        xfail=AUTH_TOKEN,
+        xfail=known.AUTH_TOKEN,
     ),
     # Content types are not looked at.
     jcase(
@@ -267,8 +254,8 @@ JSON_CASES = [
             ("GET", "/v3/nope"),
         ]
     ],
-    jcase("/v3/kv/range", {"key": FOO}, "method-put", method="PUT", xfail=PUT_AS_POST),
-    jcase("/v3/kv/range#frag", {"key": FOO}, "path-with-fragment", xfail=FRAGMENT),
+    jcase("/v3/kv/range", {"key": FOO}, "method-put", method="PUT", xfail=known.PUT_AS_POST),
+    jcase("/v3/kv/range#frag", {"key": FOO}, "path-with-fragment", xfail=known.FRAGMENT),
     # Oversize requests.
     jcase("/v3/kv/put", {"key": FOO, "value": b64(b"v" * (MAX_REQUEST_BYTES - 1000))}, "put-under-limit"),
     jcase("/v3/kv/put", {"key": FOO, "value": b64(b"v" * (MAX_REQUEST_BYTES + 100))}, "put-over-limit"),
@@ -276,9 +263,14 @@ JSON_CASES = [
         "/v3/kv/put",
         {"key": FOO, "value": b64(b"v" * 2_200_000)},
         "put-over-transport-limit",
-        xfail=TRANSPORT,
+        xfail=known.TRANSPORT,
     ),
-    jcase("/v3/kv/put", {"key": FOO, "value": b64(b"v" * 3_500_000)}, "put-over-body-limit", xfail=BIG_BODY),
+    jcase(
+        "/v3/kv/put",
+        {"key": FOO, "value": b64(b"v" * 3_500_000)},
+        "put-over-body-limit",
+        xfail=known.BIG_BODY,
+    ),
     jcase("/v3/kv/range", {"key": b64(b"R" * (MAX_REQUEST_BYTES + 1000))}, "range-big-key"),
     # Binary data round trips.
     jcase("/v3/kv/put", {"key": b64(b"\x00\xff\xc3\x28"), "value": b64(b"\x00\x80\xfe")}, "put-binary"),
@@ -349,16 +341,6 @@ def rcase(
     return pytest.param(data, bodies, half_close, idle, id=id, marks=marks)
 
 
-GO_HOST = "Go's net/http requires exactly one Host header in HTTP/1.1 (400); etcd-py does not check"
-GO_CHUNKED = (
-    "Go reports a bad chunk through the body read: 400 JSON from the gateway; etcd-py a plain-text 400"
-)
-EARLY_EOF = (
-    "a body cut short by the client's EOF: etcd 400 JSON 'unexpected EOF', etcd-py 500 Internal Server Error"
-)
-HEAD_EOF = "a head cut short by the client's EOF: Go answers 400 Bad Request, etcd-py closes silently"
-CONNECT = "Go routes CONNECT host:port to the mux (404); etcd-py answers 400"
-
 RAW_CASES = [
     # Framing errors answered by the HTTP server itself (Go's texts compared only where noted).
     rcase(POST + b"Content-Length: abc\r\n\r\n" + RB, "content-length-not-a-number", bodies=False),
@@ -379,9 +361,11 @@ RAW_CASES = [
     rcase(GET_VERSION + b"X-Big: " + b"a" * ((1 << 20) + 8192) + b"\r\n\r\n", "header-over-limit", idle=2.0),
     rcase(GET_VERSION + b"X-A: b\r\n" * 20000 + CLOSE + b"\r\n", "many-headers"),
     rcase(b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", "bad-percent-escape", bodies=False),
-    rcase(b"GET /version HTTP/1.1\r\n\r\n", "missing-host", bodies=False, xfail=GO_HOST),
-    rcase(GET_VERSION + b"Host: y\r\n\r\n", "two-hosts", bodies=False, xfail=GO_HOST),
-    rcase(b"CONNECT x:1 HTTP/1.1\r\nHost: x\r\n" + CLOSE + b"\r\n", "connect", bodies=False, xfail=CONNECT),
+    rcase(b"GET /version HTTP/1.1\r\n\r\n", "missing-host", bodies=False, xfail=known.GO_HOST),
+    rcase(GET_VERSION + b"Host: y\r\n\r\n", "two-hosts", bodies=False, xfail=known.GO_HOST),
+    rcase(
+        b"CONNECT x:1 HTTP/1.1\r\nHost: x\r\n" + CLOSE + b"\r\n", "connect", bodies=False, xfail=known.CONNECT
+    ),
     rcase(GET_VERSION + b"Expect: teapot\r\n\r\n", "expect-unknown", bodies=False),
     # Bodies: chunked, short, cut off.
     rcase(chunked(POST + CLOSE, b"%x\r\n%s\r\n0\r\n\r\n" % (len(RB), RB)), "chunked"),
@@ -391,14 +375,18 @@ RAW_CASES = [
         ),
         "chunked-extension-trailer",
     ),
-    rcase(chunked(POST, b"zz\r\nabc\r\n0\r\n\r\n"), "chunked-bad-size", xfail=GO_CHUNKED),
-    rcase(chunked(POST, b"ffffffffffffffffff\r\n"), "chunked-size-too-large", xfail=GO_CHUNKED),
-    rcase(chunked(POST, b"%x\r\n%sXX0\r\n\r\n" % (len(RB), RB)), "chunked-missing-crlf", xfail=GO_CHUNKED),
+    rcase(chunked(POST, b"zz\r\nabc\r\n0\r\n\r\n"), "chunked-bad-size", xfail=known.GO_CHUNKED),
+    rcase(chunked(POST, b"ffffffffffffffffff\r\n"), "chunked-size-too-large", xfail=known.GO_CHUNKED),
+    rcase(
+        chunked(POST, b"%x\r\n%sXX0\r\n\r\n" % (len(RB), RB)), "chunked-missing-crlf", xfail=known.GO_CHUNKED
+    ),
     rcase(POST + b"Content-Length: 5\r\n\r\n" + RB, "content-length-short"),
     rcase(with_length(POST + CLOSE, b'{"key":"Zm9v"}   '), "content-length-with-trailing-space"),
-    rcase(POST + b"Content-Length: 100\r\n\r\n" + RB, "body-cut-by-eof", half_close=True, xfail=EARLY_EOF),
-    rcase(chunked(POST, b"10\r\nabc"), "chunked-cut-by-eof", half_close=True, xfail=EARLY_EOF),
-    rcase(b"GET /version HTTP/1.1\r\nHost:", "head-cut-by-eof", half_close=True, xfail=HEAD_EOF),
+    rcase(
+        POST + b"Content-Length: 100\r\n\r\n" + RB, "body-cut-by-eof", half_close=True, xfail=known.EARLY_EOF
+    ),
+    rcase(chunked(POST, b"10\r\nabc"), "chunked-cut-by-eof", half_close=True, xfail=known.EARLY_EOF),
+    rcase(b"GET /version HTTP/1.1\r\nHost:", "head-cut-by-eof", half_close=True, xfail=known.HEAD_EOF),
     rcase(b"", "nothing-then-eof", half_close=True),
     # Versions, keep-alive and pipelining.
     rcase(b"GET /version HTTP/1.0\r\n\r\n", "http10"),

@@ -17,6 +17,7 @@ import pytest
 from google.protobuf.message import Message
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
+from tests.badinput import _known as known
 from tests.badinput._grpcwire import Outcome, call, watch
 from tests.badinput._http import request
 from tests.badinput._servers import Pair, Server, pair
@@ -31,12 +32,6 @@ MAX_TXN_OPS = 3
 MAX_REQUEST_BYTES = 65536
 TRANSPORT_LIMIT = MAX_REQUEST_BYTES + 512 * 1024
 KV = "/etcdserverpb.KV/"
-TRANSPORT = (
-    "grpc-go says 'grpc: received message larger than max (N vs. M)'; grpc core 'SERVER: Received ...'"
-)
-BIG_BODY = (
-    "etcd reads any body (429 from gRPC); etcd-py stops past 2*max-request-bytes+1MiB with 400 and closes"
-)
 
 
 def op_get(key: bytes) -> pb.RequestOp:
@@ -104,7 +99,7 @@ LIMIT_CASES = [
         "Put",
         pb.PutRequest(key=b"p", value=b"v" * (TRANSPORT_LIMIT + 100)),
         "put-over-transport-limit",
-        TRANSPORT,
+        known.TRANSPORT,
     ),
     gcase("Range", pb.RangeRequest(key=b"r" * (MAX_REQUEST_BYTES * 2)), "range-key-over-request-limit"),
 ]
@@ -145,13 +140,13 @@ GETS_JSON = [{"request_range": {"key": b64(b"k%d" % i)}} for i in range(4)]
             "/v3/kv/put",
             {"key": "cA==", "value": b64(b"v" * (TRANSPORT_LIMIT + 100))},
             id="put-over-transport-limit",
-            marks=pytest.mark.xfail(strict=True, reason=TRANSPORT),
+            marks=pytest.mark.xfail(strict=True, reason=known.TRANSPORT),
         ),
         pytest.param(
             "/v3/kv/put",
             {"key": "cA==", "value": b64(b"v" * 900_000)},
             id="put-over-body-limit",
-            marks=pytest.mark.xfail(strict=True, reason=BIG_BODY),
+            marks=pytest.mark.xfail(strict=True, reason=known.BIG_BODY),
         ),
     ],
 )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from etcdpy.api.pb.mvccpb.kv_pb2 import Event
-from etcdpy.mvcc import watch_stream
+from etcdpy.mvcc import watch_stream, watchable_store
 from etcdpy.mvcc.watch_stream import AUTO_WATCH_ID, INVALID_WATCH_ID, WatchError, WatchStream
 from etcdpy.mvcc.watchable_store import MAX_REVISIONS_PER_SYNC
 from tests.watch._store import delete, put, queued, take, until, watchable
@@ -245,5 +245,28 @@ def test_watch_ids_and_errors(tmp_path: Path) -> None:
             assert store.watcher_count == 0
             with pytest.raises(WatchError):
                 s.watch(AUTO_WATCH_ID, b"a", b"", 0)
+
+    asyncio.run(scenario())
+
+
+def test_catch_up_reads_fewer_revisions_when_values_are_big(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watchable_store, "SYNC_READ_BYTES", 64 * 1024)
+
+    async def scenario() -> None:
+        async with watchable(tmp_path) as store:
+            kv = store.kv
+            start = kv.rev + 1
+            n = 2000
+            for i in range(n):
+                put(kv, (b"v", b"%04d" % i + b"x" * 1020))
+            s = WatchStream(store)
+            s.watch(AUTO_WATCH_ID, b"v", b"", start)
+            got = await queued(s, settle=0.3)
+            assert [e.kv.mod_revision for r in got for e in r.events] == list(range(start, start + n))
+            sizes = [sum(len(e.kv.value) for e in r.events) for r in got]
+            assert sizes[0] > 64 * 1024 * 4  # the first round reads the full window...
+            assert max(sizes[-3:]) <= 64 * 1024  # ...later ones stay near the byte target
 
     asyncio.run(scenario())

@@ -32,6 +32,9 @@ from etcdpy.mvcc.watcher_group import WatcherGroup
 # Watchers caught up per round, and revisions read from the store per round (etcd's bounds).
 MAX_WATCHERS_PER_SYNC = 512
 MAX_REVISIONS_PER_SYNC = 1000
+# Value bytes one round should read: the revision window halves after a larger read, and grows back
+# (up to MAX_REVISIONS_PER_SYNC) after small ones, so big values cannot make a round long.
+SYNC_READ_BYTES = 4 << 20
 # Longest pause between catch-up rounds while some watcher is behind.
 SYNC_INTERVAL = 0.1
 
@@ -45,6 +48,7 @@ class WatchableStore:
         self._unsynced = WatcherGroup()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._window = MAX_REVISIONS_PER_SYNC
         kv.add_observer(self._on_commit)
 
     @property
@@ -191,8 +195,10 @@ class WatchableStore:
         if not group:
             return moved
         lo = min(w.min_rev for w in group)
-        hi = min(cur, lo + MAX_REVISIONS_PER_SYNC - 1)
-        batches = self._batches(group, self.kv.events(lo, hi + 1))
+        hi = min(cur, lo + self._window - 1)
+        events = self.kv.events(lo, hi + 1)
+        self._adapt_window(events)
+        batches = self._batches(group, events)
         for w in group:
             evs = batches.get(w)
             if evs and not w.sink.offer(WatchResponse(w.id, cur, evs)):
@@ -203,6 +209,13 @@ class WatchableStore:
             else:
                 w.min_rev = max(w.min_rev, hi + 1)
         return moved
+
+    def _adapt_window(self, events: list[Event]) -> None:
+        size = sum(len(ev.kv.value) for ev in events)
+        if size > SYNC_READ_BYTES:
+            self._window = max(1, self._window // 2)
+        elif size < SYNC_READ_BYTES // 4:
+            self._window = min(MAX_REVISIONS_PER_SYNC, self._window * 2)
 
     def _promote(self, w: Watcher, cur: int) -> None:
         self._unsynced.remove(w)
