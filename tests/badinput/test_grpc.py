@@ -207,6 +207,8 @@ CASES = [
     case("Range", b"\x0a\x01k\xa2\x1f\x03abc", "range-unknown-bytes-field"),
     case("Range", b"\x0a\x01x\x0a\x01k", "range-repeated-scalar-last-wins"),
     case("Range", b"", "range-no-bytes"),
+    case("/grpc.health.v1.Health/Check", b"\x0a\x03foo", "health-unknown-service", known.HEALTH_UNKNOWN),
+    case("/grpc.health.v1.Health/Check", b"", "health-all"),
     # Methods that do not exist.
     case("/etcdserverpb.KV/Nope", b"", "unknown-method", known.UNKNOWN_METHOD),
     case("/etcdserverpb.Nope/Put", b"", "unknown-service", known.UNKNOWN_METHOD),

@@ -12,6 +12,8 @@ import contextlib
 import http.client
 import json
 import queue
+import re
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +29,7 @@ from etcdpy.api.pb.v3electionpb import v3election_pb2 as epb
 from etcdpy.api.pb.v3electionpb import v3election_pb2_grpc
 from etcdpy.api.pb.v3lockpb import v3lock_pb2 as lpb
 from etcdpy.api.pb.v3lockpb import v3lock_pb2_grpc
-from tests.servers import EtcdProcess, wait_until
+from tests.servers import EtcdProcess, reference_etcdctl, wait_until
 from tests.watch._client import WatchClient, text
 
 pytestmark = pytest.mark.reference
@@ -407,5 +409,46 @@ def test_gateway_paths(tmp_path: Path) -> None:
         for form in (str(lease), hexed, base64.b64encode(b"lock/" + hexed.encode()).decode()):
             text_out = text_out.replace(form, "LEASE")
         return [text_out]
+
+    on_both(tmp_path, scenario)
+
+
+def _etcdctl(p: EtcdProcess, *args: str, seconds: float = 10.0) -> str:
+    """etcdctl 3.5.1 (etcd's own Go client) against `p`: its output and exit code, or what it printed
+    before `seconds` (for commands that run until stopped)."""
+    cmd = [reference_etcdctl(), f"--endpoints={p.endpoint}", *args]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return f"{out}(still running)"
+    return f"{done.stdout}{done.stderr}rc={done.returncode}"
+
+
+def test_etcdctl_watch_lock_elect(tmp_path: Path) -> None:
+    def scenario(p: EtcdProcess, ch: grpc.Channel) -> list[str]:
+        kv = rpc_pb2_grpc.KVStub(ch)
+        kv.Put(pb.PutRequest(key=b"foo", value=b"1"))
+        kv.Put(pb.PutRequest(key=b"foo", value=b"2"))
+        kv.DeleteRange(pb.DeleteRangeRequest(key=b"foo"))
+        out = [
+            _etcdctl(p, "watch", "--rev=1", "--prev-kv", "foo", seconds=2),
+            _etcdctl(p, "lock", "mylock", "--", "echo", "locked"),
+        ]
+        observer = subprocess.Popen(
+            [reference_etcdctl(), f"--endpoints={p.endpoint}", "elect", "-l", "myel"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            out.append(_etcdctl(p, "elect", "myel", "proposal", seconds=2))
+            assert observer.stdout is not None
+            out += [observer.stdout.readline(), observer.stdout.readline()]
+        finally:
+            observer.kill()
+            observer.wait(5)
+        kv.Compact(pb.CompactionRequest(revision=3))
+        out.append(_etcdctl(p, "watch", "--rev=2", "foo", seconds=5))
+        return [re.sub(r"[0-9a-f]{16}", "LEASE", line) for line in out]
 
     on_both(tmp_path, scenario)
