@@ -34,8 +34,8 @@ GO_HOST = "Go's net/http requires exactly one Host header in HTTP/1.1 (400); etc
 GO_CHUNKED = (
     "Go reports a bad chunk through the body read: 400 JSON from the gateway; etcd-py a plain-text 400"
 )
-EARLY_EOF = (
-    "a body cut short by the client's EOF: etcd 400 JSON 'unexpected EOF', etcd-py 500 Internal Server Error"
+EARLY_EOF_CHUNKED = (
+    "a chunked body cut short by the client's EOF: etcd 400 JSON 'unexpected EOF', etcd-py differs"
 )
 HEAD_EOF = "a head cut short by the client's EOF: Go answers 400 Bad Request, etcd-py closes silently"
 CONNECT = "Go routes CONNECT host:port to the mux (404); etcd-py answers 400"

@@ -383,9 +383,9 @@ RAW_CASES = [
     rcase(POST + b"Content-Length: 5\r\n\r\n" + RB, "content-length-short"),
     rcase(with_length(POST + CLOSE, b'{"key":"Zm9v"}   '), "content-length-with-trailing-space"),
     rcase(
-        POST + b"Content-Length: 100\r\n\r\n" + RB, "body-cut-by-eof", half_close=True, xfail=known.EARLY_EOF
+        POST + b"Content-Length: 100\r\n\r\n" + RB, "body-cut-by-eof", half_close=True
     ),
-    rcase(chunked(POST, b"10\r\nabc"), "chunked-cut-by-eof", half_close=True, xfail=known.EARLY_EOF),
+    rcase(chunked(POST, b"10\r\nabc"), "chunked-cut-by-eof", half_close=True, xfail=known.EARLY_EOF_CHUNKED),
     rcase(b"GET /version HTTP/1.1\r\nHost:", "head-cut-by-eof", half_close=True, xfail=known.HEAD_EOF),
     rcase(b"", "nothing-then-eof", half_close=True),
     # Versions, keep-alive and pipelining.

@@ -16,7 +16,7 @@ import re
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -413,16 +413,39 @@ def test_gateway_paths(tmp_path: Path) -> None:
     on_both(tmp_path, scenario)
 
 
-def _etcdctl(p: EtcdProcess, *args: str, seconds: float = 10.0) -> str:
-    """etcdctl 3.5.1 (etcd's own Go client) against `p`: its output and exit code, or what it printed
-    before `seconds` (for commands that run until stopped)."""
-    cmd = [reference_etcdctl(), f"--endpoints={p.endpoint}", *args]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds)
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return f"{out}(still running)"
+def _etcdctl(p: EtcdProcess, *args: str) -> str:
+    """etcdctl 3.5.1 (etcd's own Go client) against `p`: its output and exit code."""
+    done = subprocess.run(
+        [reference_etcdctl(), f"--endpoints={p.endpoint}", *args], capture_output=True, text=True, timeout=20
+    )
     return f"{done.stdout}{done.stderr}rc={done.returncode}"
+
+
+@contextlib.contextmanager
+def _etcdctl_running(p: EtcdProcess, *args: str) -> Iterator[Callable[[int], list[str]]]:
+    """etcdctl 3.5.1 running a command that does not end by itself; yields `lines(n)`, the next n
+    lines it prints (fewer if it stays silent for 10 s). The process is killed on exit."""
+    proc = subprocess.Popen(
+        [reference_etcdctl(), f"--endpoints={p.endpoint}", *args], stdout=subprocess.PIPE, text=True
+    )
+    printed: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: [printed.put(line) for line in proc.stdout or ()], daemon=True)
+    reader.start()
+
+    def lines(n: int) -> list[str]:
+        out = []
+        with contextlib.suppress(queue.Empty):
+            while len(out) < n:
+                out.append(printed.get(timeout=10))
+        return out
+
+    try:
+        yield lines
+    finally:
+        proc.kill()
+        proc.wait(10)
+        reader.join(5)
 
 
 def test_etcdctl_watch_lock_elect(tmp_path: Path) -> None:
@@ -431,24 +454,15 @@ def test_etcdctl_watch_lock_elect(tmp_path: Path) -> None:
         kv.Put(pb.PutRequest(key=b"foo", value=b"1"))
         kv.Put(pb.PutRequest(key=b"foo", value=b"2"))
         kv.DeleteRange(pb.DeleteRangeRequest(key=b"foo"))
-        out = [
-            _etcdctl(p, "watch", "--rev=1", "--prev-kv", "foo", seconds=2),
-            _etcdctl(p, "lock", "mylock", "--", "echo", "locked"),
-        ]
-        observer = subprocess.Popen(
-            [reference_etcdctl(), f"--endpoints={p.endpoint}", "elect", "-l", "myel"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            out.append(_etcdctl(p, "elect", "myel", "proposal", seconds=2))
-            assert observer.stdout is not None
-            out += [observer.stdout.readline(), observer.stdout.readline()]
-        finally:
-            observer.kill()
-            observer.wait(5)
+        with _etcdctl_running(p, "watch", "--rev=1", "--prev-kv", "foo") as watch:
+            out = watch(14)
+        out.append(_etcdctl(p, "lock", "mylock", "--", "echo", "locked"))
+        with _etcdctl_running(p, "elect", "-l", "myel") as observer:
+            with _etcdctl_running(p, "elect", "myel", "proposal") as candidate:
+                out += candidate(2)
+            out += observer(2)
         kv.Compact(pb.CompactionRequest(revision=3))
-        out.append(_etcdctl(p, "watch", "--rev=2", "foo", seconds=5))
+        out.append(_etcdctl(p, "watch", "--rev=2", "foo"))
         return [re.sub(r"[0-9a-f]{16}", "LEASE", line) for line in out]
 
     on_both(tmp_path, scenario)

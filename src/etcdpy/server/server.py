@@ -228,7 +228,7 @@ class EtcdServer:
             self.applied_index = entry.index
             self._since_snapshot += 1
             if req is not None:
-                fut = self._waiters.pop(req.ID, None)
+                fut = self._waiters.pop(req.header.ID, None)
                 if fut is not None and not fut.done():
                     if isinstance(result, errors.EtcdError):
                         fut.set_exception(result)
@@ -264,7 +264,7 @@ class EtcdServer:
         if self._stopping:
             raise errors.STOPPED
         rid = next(self._ids)
-        req.ID = rid
+        req.header.ID = rid  # where etcd 3.5 carries it, so --max-request-bytes counts the same bytes
         data = req.SerializeToString()
         if len(data) > self.cfg.max_request_bytes:
             raise errors.REQUEST_TOO_LARGE

@@ -173,6 +173,9 @@ class Gateway:
             return jsonpb.decode(await body.read_all(self._max_body), route.request)
         except BodyTooLarge:
             raise _TOO_LARGE from None
+        except BodyError:
+            # The client ended the body early: Go's decoder reports it as this.
+            raise _Status(_C.INVALID_ARGUMENT, "unexpected EOF") from None
         except GoJSONError as e:
             raise _Status(_C.INVALID_ARGUMENT, e.message) from None
 
