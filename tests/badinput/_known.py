@@ -13,9 +13,6 @@ UNMARSHAL = (
 WIRE_TYPE = (
     "gogoproto rejects a known field sent with the wrong wire type; Python protobuf keeps it as unknown"
 )
-UNKNOWN_METHOD = (
-    "grpc-go says 'unknown service S' / 'unknown method M for service S'; grpcio 'Method not found!'"
-)
 HEALTH_UNKNOWN = "grpc-go's health server: NOT_FOUND 'unknown service'; grpcio's: NOT_FOUND with no message"
 TRANSPORT = (
     "grpc-go says 'grpc: received message larger than max (N vs. M)'; grpc core 'SERVER: Received ...'"

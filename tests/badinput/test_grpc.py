@@ -210,9 +210,9 @@ CASES = [
     case("/grpc.health.v1.Health/Check", b"\x0a\x03foo", "health-unknown-service", known.HEALTH_UNKNOWN),
     case("/grpc.health.v1.Health/Check", b"", "health-all"),
     # Methods that do not exist.
-    case("/etcdserverpb.KV/Nope", b"", "unknown-method", known.UNKNOWN_METHOD),
-    case("/etcdserverpb.Nope/Put", b"", "unknown-service", known.UNKNOWN_METHOD),
-    case("/etcdserverpb.KV/", b"", "empty-method", known.UNKNOWN_METHOD),
+    case("/etcdserverpb.KV/Nope", b"", "unknown-method"),
+    case("/etcdserverpb.Nope/Put", b"", "unknown-service"),
+    case("/etcdserverpb.KV/", b"", "empty-method"),
 ]
 
 

@@ -430,11 +430,16 @@ def _etcdctl_running(p: EtcdProcess, *args: str) -> Iterator[Callable[[int], lis
     )
     printed: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
-    reader = threading.Thread(target=lambda: [printed.put(line) for line in proc.stdout or ()], daemon=True)
+
+    def read() -> None:
+        for line in proc.stdout or ():
+            printed.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
 
     def lines(n: int) -> list[str]:
-        out = []
+        out: list[str] = []
         with contextlib.suppress(queue.Empty):
             while len(out) < n:
                 out.append(printed.get(timeout=10))
@@ -455,7 +460,7 @@ def test_etcdctl_watch_lock_elect(tmp_path: Path) -> None:
         kv.Put(pb.PutRequest(key=b"foo", value=b"2"))
         kv.DeleteRange(pb.DeleteRangeRequest(key=b"foo"))
         with _etcdctl_running(p, "watch", "--rev=1", "--prev-kv", "foo") as watch:
-            out = watch(14)
+            out = watch(13)
         out.append(_etcdctl(p, "lock", "mylock", "--", "echo", "locked"))
         with _etcdctl_running(p, "elect", "-l", "myel") as observer:
             with _etcdctl_running(p, "elect", "myel", "proposal") as candidate:

@@ -29,7 +29,7 @@ from etcdpy.api.v3rpc.kv import KVService
 from etcdpy.api.v3rpc.lease import LeaseService
 from etcdpy.api.v3rpc.lock import LockService
 from etcdpy.api.v3rpc.maintenance import MaintenanceService
-from etcdpy.api.v3rpc.unimplemented import unimplemented
+from etcdpy.api.v3rpc.unimplemented import UnknownMethods, unimplemented
 from etcdpy.api.v3rpc.watch import WatchService
 from etcdpy.pkg import zaplog
 from etcdpy.server.config import ServerConfig
@@ -40,6 +40,13 @@ log = zaplog.get("embed")
 # gRPC accepts this much beyond --max-request-bytes, so that an oversize request
 # reaches the server and gets etcd's "request is too large" instead of a transport error.
 GRPC_OVERHEAD_BYTES = 512 * 1024
+
+
+_SERVICES = {
+    "etcdserverpb.KV", "etcdserverpb.Watch", "etcdserverpb.Lease", "etcdserverpb.Cluster",
+    "etcdserverpb.Maintenance", "etcdserverpb.Auth", "v3lockpb.Lock", "v3electionpb.Election",
+    "grpc.health.v1.Health",
+}
 
 
 def _host_port(url: str) -> tuple[str, int]:
@@ -103,6 +110,7 @@ class Etcd:
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, g)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        g.add_generic_rpc_handlers((UnknownMethods(_SERVICES),))
         self._grpc.add_insecure_port(self.grpc_target)
         await self._grpc.start()
         for url in cfg.listen_client_urls:
