@@ -17,15 +17,7 @@ from tests.servers import REPO, EtcdProcess
 SHARED = REPO.parent / "shared" / "conformance"
 VENVS = os.environ.get("ETCDPY_CLIENT_VENVS", "/tmp/etcd-client-venvs")
 
-_WATCH_LEASE_LOCK = "watch, locks and elections are being built"
 EXPECTED_FAILURES: dict[str, str] = {
-    **{f"[{c}] {n}": _WATCH_LEASE_LOCK for c in ("etcd3", "aetcd") for n in (
-        "watch_live_put", "watch_delete_event", "watch_from_revision", "lock")},
-    "[etcd3] watch_prefix": _WATCH_LEASE_LOCK,
-    "[aetcd] watch_prefix_once": _WATCH_LEASE_LOCK,
-    **{f"[etcd3gw] {n}": _WATCH_LEASE_LOCK for n in (
-        "gw_watch", "gw_watch_once_delete", "gw_watch_prefix_from_revision",
-        "http_watch_stream_framing", "http_v3lock", "http_v3election")},
     # Deliberate: etcd answers 405 to PUT on the gateway; etcd-py accepts PUT as well as POST
     # (issue 2: the example people copy uses requests.put).
     "[etcd3gw] http_put_method_405": "etcd-py accepts PUT on /v3 paths by design",

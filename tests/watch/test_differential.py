@@ -468,6 +468,6 @@ def test_etcdctl_watch_lock_elect(tmp_path: Path) -> None:
             out += observer(2)
         kv.Compact(pb.CompactionRequest(revision=3))
         out.append(_etcdctl(p, "watch", "--rev=2", "foo"))
-        return [re.sub(r"[0-9a-f]{16}", "LEASE", line) for line in out]
+        return [re.sub(r"myel/[0-9a-f]+", "myel/LEASE", line) for line in out]
 
     on_both(tmp_path, scenario)
