@@ -136,6 +136,9 @@ _DURATION = re.compile(r"\d+(\.\d+)?(ns|µs|ms|s)\b|\d+m\d+(\.\d+)?s\b")
 _GO_POINTER = re.compile(r"0x[0-9a-f]{6,}")
 
 
+_RPC_DETAIL = re.compile(r"(rpc error: code = \w+ desc = ).*")
+
+
 def _log_line(line: str) -> str:
     """A zap JSON log line with its timestamp, pointers and stack trace dropped."""
     try:
@@ -148,6 +151,10 @@ def _log_line(line: str) -> str:
     entry.pop("stacktrace", None)
     if "took" in entry:
         entry["took"] = "<took>"
+    if entry.get("msg") == "retrying of unary invoker failed":
+        # The dial error's detail depends on how far the connection attempt got before the
+        # deadline (refused, or not tried yet): timing, not behaviour.
+        entry["error"] = _RPC_DETAIL.sub(r"\1<detail>", str(entry.get("error", "")))
     return json.dumps({k: _GO_POINTER.sub("0xP", str(v)) for k, v in entry.items()}, sort_keys=True)
 
 
