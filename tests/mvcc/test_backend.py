@@ -203,3 +203,55 @@ def test_snapshot_on_a_worker_thread_while_writing(tmp_path: Path, backend: Back
         assert leases == [b"%08d" % n for n in range(len(leases))]  # a prefix of the writes: one commit
     finally:
         copy.close()
+
+
+def test_batch_reads_see_its_writes(tmp_path: Path) -> None:
+    backend = Backend(str(tmp_path / "db"))
+    with backend.batch():
+        with backend.write() as txn:
+            txn.put(schema.META, b"a", b"1")
+        with backend.write() as txn:
+            txn.put(schema.META, b"b", b"2")
+        with backend.read() as txn:
+            assert [k for k, _ in txn.items(schema.META)] == [b"a", b"b"]
+    backend.close()
+    backend = Backend(str(tmp_path / "db"))
+    with backend.read() as txn:
+        assert [k for k, _ in txn.items(schema.META)] == [b"a", b"b"]
+    backend.close()
+
+
+def test_batch_write_aborts_alone(backend: Backend) -> None:
+    with backend.batch():
+        with backend.write() as txn:
+            txn.put(schema.META, b"a", b"1")
+        with pytest.raises(ZeroDivisionError), backend.write() as txn:
+            txn.put(schema.META, b"b", b"2")
+            _ = 1 // 0
+        with backend.read() as txn:
+            assert txn.get(schema.META, b"b") is None
+    with backend.read() as txn:
+        assert [k for k, _ in txn.items(schema.META)] == [b"a"]
+
+
+def test_batch_commits_completed_writes_when_the_block_raises(backend: Backend) -> None:
+    with pytest.raises(ZeroDivisionError), backend.batch():
+        with backend.write() as txn:
+            txn.put(schema.META, b"a", b"1")
+        _ = 1 // 0
+    with backend.read() as txn:
+        assert txn.get(schema.META, b"a") == b"1"
+    with backend.batch(), backend.write() as txn:  # the batch slot was released
+        txn.put(schema.META, b"b", b"2")
+
+
+def test_batch_rules(backend: Backend) -> None:
+    with backend.batch():
+        with pytest.raises(RuntimeError):
+            backend.defrag()
+        with pytest.raises(RuntimeError), backend.batch():
+            pass
+        with backend.write(), pytest.raises(RuntimeError):
+            backend.read()
+    with backend.write(), pytest.raises(RuntimeError), backend.batch():
+        pass

@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import struct
+import sys
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,16 @@ log = zaplog.get("etcdserver")
 # How long a proposer waits for its entry to be applied before giving up.
 REQUEST_TIMEOUT = 7.0
 SNAPSHOT_CHUNK_BYTES = 256 * 1024
+# A WAL fsync shorter than this (moving average) is fast: proposals are gathered into batches (see
+# `_gather`), and a batch's save runs on the event loop thread unless more proposals are coming, as
+# a hand-off to the WAL thread, with the GIL hand-offs it brings, costs more than such a wait.
+INLINE_SYNC_MAX = 0.001
+# Every this many saves one runs on the event loop thread even if slow: the fsync is timed there.
+SYNC_PROBE_EVERY = 64
+# Gathering proposals into batches, see `_gather` (libuv timers count whole milliseconds).
+GATHER_STEP = 0.001
+GATHER_MAX = 0.003
+GATHER_PROBE_EVERY = 16
 _WAL_META = struct.Struct(">QQ")  # member ID, cluster ID
 
 
@@ -85,6 +96,14 @@ class EtcdServer:
         self._waiters: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count((int(time.time() * 1000) & 0xFFFFFFFFFF) << 16)
         self._wake = asyncio.Event()
+        # Proposed but not yet handed to the node; the driver hands them over a batch at a time.
+        self._proposals: list[bytes] = []
+        self._wake_at = 1  # how many proposals must wait before the driver is woken
+        self._gatherings = 0
+        self._gather_target: int | None = None  # see `_gather`
+        # Recent duration of a WAL fsync (moving average): short ones are not worth a thread hop.
+        self._sync_seconds = 0.0
+        self._saves = 0
         self._stopping = False
         self._wal_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal")
         self._tasks: list[asyncio.Task[None]] = []
@@ -185,55 +204,124 @@ class EtcdServer:
         loop = asyncio.get_running_loop()
         node = self.node
         sync = not self.cfg.unsafe_no_fsync
+        last_batch = 0
         while not self._stopping:
+            # A slow fsync runs on the WAL thread and proposals gather meanwhile. A fast one does not
+            # leave them time to: answer the last batch first, then let the next one gather.
+            fast = self._sync_seconds < INLINE_SYNC_MAX
+            on_thread = not fast
+            if self._proposals and not (fast and node.has_ready()):
+                if fast and last_batch > 1:
+                    # While more keep coming the loop is needed to take them in, not to wait for a sync.
+                    on_thread = await self._gather(last_batch)
+                last_batch = len(self._proposals)
+                for data in self._proposals:
+                    node.propose(data)
+                self._proposals.clear()
             if not node.has_ready():
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             rd = node.ready()
             saving = None
+            took = 0.0
+            must_sync = sync and rd.must_sync
             if rd.entries or rd.hard_state is not None:
-                saving = loop.run_in_executor(
-                    self._wal_thread, self._save, rd.hard_state, rd.entries, sync and rd.must_sync)
+                self._saves += 1
+                if on_thread and self._saves % SYNC_PROBE_EVERY:
+                    saving = loop.run_in_executor(
+                        self._wal_thread, self._save, rd.hard_state, rd.entries, must_sync
+                    )
+                else:
+                    took = self._save(rd.hard_state, rd.entries, must_sync)
             # Committed entries are durable already: apply them while the new ones are written.
             self._apply_entries(rd)
             if saving is not None:
                 await saving
+            elif must_sync:
+                # Timed only on this thread: on the WAL thread, waits for the GIL would count too.
+                self._sync_seconds += (took - self._sync_seconds) / 8
             node.advance(rd)
             self._maybe_release_wal()
 
-    def _save(self, hard_state: HardState | None, entries: tuple[Entry, ...], sync: bool) -> None:
-        """On the WAL thread: persist one Ready's entries with one fsync."""
+    async def _gather(self, last_batch: int) -> bool:
+        """Let proposals gather so that one WAL write and fsync serves many of them; returns whether
+        they were still coming when it stopped.
+
+        Gathering ends after GATHER_MAX, after a GATHER_STEP that brought no proposal, or once
+        `_gather_target` proposals wait. The target is how many waited when a step last brought no
+        more (unless that was a lull: fewer than half the last batch): with a fixed set of clients
+        that each wait for their answer, it is how many will come, and waiting for more would only
+        add latency. Proposals that keep coming for GATHER_MAX clear the target, and every
+        GATHER_PROBE_EVERY-th gathering ignores it, to notice when more clients come.
+        """
+        loop = asyncio.get_running_loop()
+        proposals = self._proposals
+        deadline = loop.time() + GATHER_MAX
+        self._gatherings += 1
+        target = self._gather_target if self._gatherings % GATHER_PROBE_EVERY else None
+        self._wake_at = target or sys.maxsize
+        try:
+            while target is None or len(proposals) < target:
+                if loop.time() >= deadline:
+                    self._gather_target = None
+                    return True
+                before = len(proposals)
+                self._wake.clear()
+                timer = loop.call_later(GATHER_STEP, self._wake.set)
+                await self._wake.wait()
+                timer.cancel()
+                if len(proposals) == before:
+                    if 2 * before >= last_batch:
+                        self._gather_target = before
+                    return False
+            return False
+        finally:
+            self._wake_at = 1
+
+    def _save(self, hard_state: HardState | None, entries: tuple[Entry, ...], sync: bool) -> float:
+        """Persist one Ready's entries with one fsync; returns the seconds that took."""
         started = time.perf_counter()
         self.wal.save(hard_state, entries, sync=sync)
+        took = time.perf_counter() - started
         if sync:
-            self.metrics.wal_fsync.observe(time.perf_counter() - started)
+            self.metrics.wal_fsync.observe(took)
+        return took
 
     @property
     def pending_proposals(self) -> int:
         return len(self._waiters)
 
     def _apply_entries(self, rd: Ready) -> None:
-        for entry in rd.committed_entries:
-            result: Any = None
-            req: InternalRaftRequest | None = None
-            if entry.type == EntryType.NORMAL and entry.data:
-                req = InternalRaftRequest.FromString(entry.data)
-                started = time.monotonic()
-                result = self.applier.apply(entry.index, req)
-                took = time.monotonic() - started
-                if took > self.cfg.warning_apply_duration:
-                    log.warning("apply request took too long", took=f"{took * 1000:.3f}ms",
-                                **{"expected-duration": f"{self.cfg.warning_apply_duration * 1000:.0f}ms"})
-            self.applied_index = entry.index
-            self._since_snapshot += 1
-            if req is not None:
-                fut = self._waiters.pop(req.header.ID, None)
-                if fut is not None and not fut.done():
-                    if isinstance(result, errors.EtcdError):
-                        fut.set_exception(result)
-                    else:
-                        fut.set_result(result)
+        """Apply rd's committed entries in one backend batch, then answer their proposers.
+
+        Proposers learn their results only after the batch is committed, so a read they make
+        next finds their write in the backend.
+        """
+        if not rd.committed_entries:
+            return
+        results: list[tuple[int, Any]] = []
+        warn_after = self.cfg.warning_apply_duration
+        with self.backend.batch():
+            for entry in rd.committed_entries:
+                if entry.type == EntryType.NORMAL and entry.data:
+                    req = InternalRaftRequest.FromString(entry.data)
+                    started = time.monotonic()
+                    results.append((req.header.ID, self.applier.apply(entry.index, req)))
+                    took = time.monotonic() - started
+                    if took > warn_after:
+                        log.warning("apply request took too long", took=f"{took * 1000:.3f}ms",
+                                    **{"expected-duration": f"{warn_after * 1000:.0f}ms"})
+                self.applied_index = entry.index
+                self._since_snapshot += 1
+        waiters = self._waiters
+        for rid, result in results:
+            fut = waiters.pop(rid, None)
+            if fut is not None and not fut.done():
+                if isinstance(result, errors.EtcdError):
+                    fut.set_exception(result)
+                else:
+                    fut.set_result(result)
 
     def _maybe_release_wal(self) -> None:
         """After --snapshot-count applied entries, let the WAL drop what the backend holds durably."""
@@ -268,11 +356,14 @@ class EtcdServer:
         data = req.SerializeToString()
         if len(data) > self.cfg.max_request_bytes:
             raise errors.REQUEST_TOO_LARGE
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
         self._waiters[rid] = fut
-        self.node.propose(data)
-        self._wake.set()
-        timer = asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, self._expire, rid)
+        proposals = self._proposals
+        proposals.append(data)
+        if len(proposals) >= self._wake_at:
+            self._wake.set()
+        timer = loop.call_later(REQUEST_TIMEOUT, self._expire, rid)
         try:
             return await fut
         finally:

@@ -11,6 +11,12 @@ thread-safe, but never while `defrag` or `close` runs. LMDB allows one open
 Backend per file per process: close it before opening the file again (e.g. to
 swap in a snapshot).
 
+Batches: inside `batch()` every write transaction is an LMDB transaction nested
+in the batch's one, so it is still atomic by itself (an abort drops only its
+own changes), but all of them reach the file in a single commit when the batch
+ends; reads meanwhile see the batch's changes. The server applies each group of
+committed log entries in one batch.
+
 Durability: the environment is opened with ``sync=False, metasync=False``, so a
 commit writes its pages with ``write(2)`` but never waits for the disk. This is
 safe because:
@@ -29,6 +35,7 @@ safe because:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -77,6 +84,17 @@ class ReadTxn:
     def count(self, bucket: bytes) -> int:
         entries: int = self._txn.stat(self._dbs[bucket])["entries"]
         return entries
+
+
+class _BatchView(ReadTxn):
+    """A read of the open batch: the batch's transaction outlives it."""
+
+    __slots__ = ()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        pass
 
 
 class WriteTxn(ReadTxn):
@@ -157,6 +175,7 @@ class Backend:
         self._map_size = map_size
         self._readonly = readonly
         self._writer: WriteTxn | None = None
+        self._batch: Any = None  # the open batch's LMDB transaction
         self._env: Any = None
         self._dbs: dict[bytes, Any] = {}
         self._open()
@@ -180,13 +199,33 @@ class Backend:
         return self._path
 
     def read(self) -> ReadTxn:
-        return ReadTxn(self._env.begin(), self._dbs)
+        if self._batch is None:
+            return ReadTxn(self._env.begin(), self._dbs)
+        if self._writer is not None:
+            raise RuntimeError("cannot read a batch while one of its write transactions is open")
+        return _BatchView(self._batch, self._dbs)
 
     def write(self) -> WriteTxn:
         if self._writer is not None:
             raise RuntimeError("a backend write transaction is already open")
-        self._writer = WriteTxn(self._env.begin(write=True), self._dbs, self)
+        self._writer = WriteTxn(self._env.begin(write=True, parent=self._batch), self._dbs, self)
         return self._writer
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Commit the write transactions of the block at once, when it ends (see the module doc).
+
+        The batch commits also when the block raises: each write transaction in it was either
+        committed into the batch or aborted, so the batch holds exactly the completed ones.
+        """
+        if self._batch is not None or self._writer is not None:
+            raise RuntimeError("a backend write transaction is already open")
+        self._batch = self._env.begin(write=True)
+        try:
+            yield
+        finally:
+            txn, self._batch = self._batch, None
+            txn.commit()
 
     def sync(self) -> None:
         """Force every commit so far to stable storage."""
@@ -225,7 +264,7 @@ class Backend:
 
         No transaction may be open. On failure the original file is untouched.
         """
-        if self._writer is not None:
+        if self._writer is not None or self._batch is not None:
             raise RuntimeError("cannot defragment during a write transaction")
         tmp_path = self._path + ".defrag"
         try:
