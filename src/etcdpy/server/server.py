@@ -1,15 +1,18 @@
 """EtcdServer: one member's state and the loop that drives consensus, disk and apply.
 
 Write path: a request is validated, wrapped in an InternalRaftRequest with a
-fresh ID, proposed, and the caller waits on that ID. The driver loop takes
-everything proposed since its last turn as one Ready: the entries go to the
-WAL in ONE write and ONE fsync (group commit) on the WAL thread, while the
-entries committed by the previous turn are applied on the event loop thread.
-A proposer's future is resolved only when its entry is applied, which is
-after its fsync: an acknowledged write is durable.
+fresh ID, proposed, and the caller waits on that ID. The driver loop hands
+everything proposed since its last turn to the node as one Ready; under load,
+proposals first gather for up to GATHER_MAX so that one WAL write and one
+fsync serve many of them (group commit). A fast fsync runs on the event loop
+unless requests are still arriving; a slow one runs on the WAL thread while
+the previous Ready's committed entries are applied. Each Ready's committed
+entries are applied in one backend transaction, committed before any proposer
+is answered: an acknowledged write is durable (fsync'd) and applied.
 
 Threading: all state (store, node, waiters) is touched only from the event
-loop thread; the WAL thread runs nothing but `WAL.save`.
+loop thread; the WAL thread runs only `WAL.save`, never concurrently with a
+save on the loop.
 """
 
 from __future__ import annotations
