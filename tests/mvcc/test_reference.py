@@ -19,12 +19,9 @@ from etcdpy.mvcc.kvstore import KVStore
 from etcdpy.storage.backend import Backend
 
 from ._kvapi import LocalKV, RemoteKV, Result
-from ._refetcd import reference_etcd, reference_etcd_binary
+from ._refetcd import reference_etcd
 
-pytestmark = [
-    pytest.mark.reference,
-    pytest.mark.skipif(reference_etcd_binary() is None, reason="reference etcd 3.5.1 not installed"),
-]
+pytestmark = pytest.mark.reference
 
 LEASES = (0x1111, 0x2222)
 
