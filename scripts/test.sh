@@ -28,5 +28,6 @@ echo "== ruff"
 "$PY" -m ruff check src tests bench
 echo "== mypy"
 "$PY" -m mypy
+"$PY" -m mypy bench
 echo "== pytest"
 "$PY" -m pytest -q -p no:cacheprovider "$@"

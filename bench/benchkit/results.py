@@ -19,7 +19,7 @@ from .layout import REPO_ROOT
 from .parse import Measurement
 
 # Each row's requests/s is divided by these targets' requests/s on the same workload.
-BASELINES = ("reference", "noop")
+BASELINES = ("reference", "noop", "noop-port")
 
 
 @dataclass

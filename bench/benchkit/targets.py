@@ -175,5 +175,40 @@ def noop() -> Target:
     )
 
 
-# Run order of the targets; etcdpy's ratios are taken against 'reference' and 'noop'.
-TARGETS: dict[str, Callable[[], Target]] = {"reference": reference, "etcdpy": etcdpy, "noop": noop}
+def noop_port() -> Target:
+    return SingleServer(
+        "noop-port",
+        "noop behind etcd-py's client port process, as etcd-py serves gRPC "
+        "(bench/noop_server.py --client-port)",
+        lambda data, ports: [
+            sys.executable,
+            str(BENCH_DIR / "noop_server.py"),
+            f"--listen=127.0.0.1:{ports.client}",
+            "--client-port",
+        ],
+        env=python_env,
+    )
+
+
+def noop_port_fsync() -> Target:
+    def argv(data: Path, ports: Ports) -> list[str]:
+        data.mkdir(parents=True, exist_ok=True)
+        return [sys.executable, str(BENCH_DIR / "noop_server.py"), f"--listen=127.0.0.1:{ports.client}",
+                "--client-port", f"--fsync={data}"]
+
+    return SingleServer(
+        "noop-port-fsync",
+        "noop-port whose every Put also writes and fdatasyncs 300 bytes: the floor of a durable put",
+        argv,
+        env=python_env,
+    )
+
+
+# Run order of the targets; ratios are taken against the BASELINES of results.py.
+TARGETS: dict[str, Callable[[], Target]] = {
+    "reference": reference,
+    "etcdpy": etcdpy,
+    "noop": noop,
+    "noop-port": noop_port,
+    "noop-port-fsync": noop_port_fsync,
+}

@@ -52,6 +52,8 @@ def test_text_table_groups_by_workload_and_explains_failures() -> None:
         "reference",
         "vs",
         "noop",
+        "vs",
+        "noop-port",
     ]
     put_rows = [line.split() for line in lines[2:5]]
     assert [row[1] for row in put_rows] == ["reference", "etcdpy", "noop"]

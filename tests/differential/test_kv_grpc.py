@@ -27,7 +27,7 @@ Op = Callable[[rpc_pb2_grpc.KVStub], Any]
 def _normalize(resp: Message) -> Message:
     out = type(resp)()
     out.CopyFrom(resp)
-    if out.HasField("header"):  # type: ignore[attr-defined]
+    if out.HasField("header"):
         out.header.cluster_id = 0  # type: ignore[attr-defined]
         out.header.member_id = 0  # type: ignore[attr-defined]
     return out
@@ -61,8 +61,7 @@ def compact(rev: int, physical: bool = False) -> Op:
 
 
 def cmp(key: bytes, target: str, result: str, **value: Any) -> pb.Compare:
-    return pb.Compare(key=key, target=pb.Compare.CompareTarget.Value(target),
-                      result=pb.Compare.CompareResult.Value(result), **value)
+    return pb.Compare(key=key, target=target, result=result, **value)
 
 
 def op_put(key: bytes, value: bytes = b"v", **kw: Any) -> pb.RequestOp:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+from google.protobuf.message import Message
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2
 from tests.servers import REPO, EtcdProcess, free_port, reference_etcdctl
@@ -181,7 +182,7 @@ class Masks:
     numbers: bool = False
     # Mask backend sizes, which grow with the timing of batch commits.
     sizes: bool = False
-    pb_type: type | None = None
+    pb_type: type[Message] | None = None
     extra: tuple[Callable[[str], str], ...] = ()
 
 
@@ -205,7 +206,7 @@ def _mask_pb(data: bytes, masks: Masks) -> bytes:
         member.ID = 0
         del member.peerURLs[:]
         del member.clientURLs[:]
-    return msg.SerializeToString()  # type: ignore[no-any-return]
+    return msg.SerializeToString()
 
 
 def normalize(data: bytes, side: Side, pair: Pair, masks: Masks, *, is_stdout: bool) -> str:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import grpc
 
@@ -17,8 +18,9 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
 
 
 def _etcd(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etcdpy.cli.etcd", *args], capture_output=True, text=True,
-                          timeout=30, env=ENV, **kw)  # type: ignore[call-overload, no-any-return]
+    done = subprocess.run([sys.executable, "-m", "etcdpy.cli.etcd", *args], capture_output=True,  # type: ignore[call-overload]
+                          text=True, timeout=30, env=ENV, **kw)
+    return cast("subprocess.CompletedProcess[str]", done)
 
 
 def test_version_and_help() -> None:

@@ -92,9 +92,9 @@ class LocalKV:
 
 class RemoteKV:
     def __init__(self, channel: grpc.Channel) -> None:
-        self.kv = rpc_pb2_grpc.KVStub(channel)  # type: ignore[no-untyped-call]
-        self.maintenance = rpc_pb2_grpc.MaintenanceStub(channel)  # type: ignore[no-untyped-call]
-        self.lease = rpc_pb2_grpc.LeaseStub(channel)  # type: ignore[no-untyped-call]
+        self.kv = rpc_pb2_grpc.KVStub(channel)
+        self.maintenance = rpc_pb2_grpc.MaintenanceStub(channel)
+        self.lease = rpc_pb2_grpc.LeaseStub(channel)
 
     def grant(self, lease_id: int) -> None:
         self.lease.LeaseGrant(pb.LeaseGrantRequest(ID=lease_id, TTL=3600), timeout=10)

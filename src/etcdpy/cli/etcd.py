@@ -166,7 +166,15 @@ async def _serve(cfg: ServerConfig) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     etcd = await Etcd.start(cfg)
-    await stop.wait()
+    failed = asyncio.ensure_future(etcd.wait_failed())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait((failed, stopped), return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if failed.done():
+        log.fatal("cannot serve clients; shutting down", error=str(failed.exception()))
+        await etcd.stop()
+        return 1
+    failed.cancel()
     log.info("received signal; shutting down")
     await etcd.stop()
     return 0

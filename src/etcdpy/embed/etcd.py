@@ -1,14 +1,14 @@
 """Start a member in-process: the server, its gRPC services, and its listeners.
 
-The gRPC services run in a grpc.aio server on a private unix socket.
-Each client URL gets a `ClientListener` that serves the JSON gateway itself
-and relays HTTP/2 (gRPC) connections to that socket; see docs/design.md for
-why one port is shared this way.
+The gRPC services run in a grpc.aio server on a private unix socket. The
+client URLs are bound here and served by a child process (`ClientPortProcess`)
+that serves the JSON gateway itself and relays HTTP/2 (gRPC) connections to
+that socket; see docs/design.md for why one port is shared this way.
 """
 
 from __future__ import annotations
 
-import asyncio
+import os
 import shutil
 import socket
 import tempfile
@@ -16,10 +16,9 @@ from urllib.parse import urlsplit
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from prometheus_client import CONTENT_TYPE_LATEST
 
-from etcdpy.api.gateway.httptypes import HttpRequest, HttpResponse, text_error
-from etcdpy.api.gateway.listener import ClientListener
+from etcdpy.api.gateway.process import ClientPortProcess, bind
+from etcdpy.api.internal import METRICS_METHOD
 from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc
 from etcdpy.api.pb.v3electionpb import v3election_pb2_grpc
 from etcdpy.api.pb.v3lockpb import v3lock_pb2_grpc
@@ -49,6 +48,24 @@ _SERVICES = {
 }
 
 
+_SOCKET_DIR_PREFIX = "etcdpy-"
+
+
+def _remove_stale_socket_dirs() -> None:
+    """Delete the socket directories of members that died without cleaning up (kill -9)."""
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        pid_text = name[len(_SOCKET_DIR_PREFIX):].partition("-")[0]
+        if not name.startswith(_SOCKET_DIR_PREFIX) or not pid_text.isdigit():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass
+
+
 def _host_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     host = parts.hostname or "localhost"
@@ -62,10 +79,12 @@ class Etcd:
         self.cfg = cfg
         self.server = EtcdServer(cfg)
         self._grpc: grpc.aio.Server | None = None
-        self.client_listeners: list[ClientListener] = []
+        self._client_sockets: list[socket.socket] = []
+        self._client_port: ClientPortProcess | None = None
         self._peer_sockets: list[socket.socket] = []
-        # A private directory for the gRPC socket (uvloop cannot connect to abstract sockets).
-        self._sock_dir = tempfile.mkdtemp(prefix="etcdpy-")
+        # A private directory (mode 0700) for the gRPC socket: only this user may bypass the client port.
+        _remove_stale_socket_dirs()
+        self._sock_dir = tempfile.mkdtemp(prefix=f"{_SOCKET_DIR_PREFIX}{os.getpid()}-")
         self.grpc_target = f"unix:{self._sock_dir}/grpc.sock"
 
     @classmethod
@@ -110,23 +129,38 @@ class Etcd:
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, g)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        g.add_generic_rpc_handlers((self._internal_methods(),))
         g.add_generic_rpc_handlers((UnknownMethods(_SERVICES),))
         self._grpc.add_insecure_port(self.grpc_target)
         await self._grpc.start()
         for url in cfg.listen_client_urls:
             host, port = _host_port(url)
-            listener = ClientListener(host, port, self.grpc_target, max_request_bytes=cfg.max_request_bytes,
-                                      extra_routes={"/metrics": self._metrics})
-            await listener.start()
-            self.client_listeners.append(listener)
-            log.warning("serving client traffic insecurely; this is strongly discouraged!",
-                        address=f"{host}:{listener.port}")
+            sockets = bind(host, port)
+            self._client_sockets += sockets
+            for sock in sockets:
+                address = sock.getsockname()
+                log.warning("serving client traffic insecurely; this is strongly discouraged!",
+                            address=f"{address[0]}:{address[1]}")
+        self._client_port = ClientPortProcess(
+            self._client_sockets, self.grpc_target, max_request_bytes=cfg.max_request_bytes,
+            cors=cfg.cors, log_outputs=cfg.log_outputs, log_level=cfg.log_level,
+        )
+        await self._client_port.start()
         log.info("ready to serve client requests")
 
-    async def _metrics(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "GET":
-            return text_error(405)
-        return HttpResponse(200, self.server.metrics.exposition(), (("Content-Type", CONTENT_TYPE_LATEST),))
+    @property
+    def client_ports(self) -> list[int]:
+        """The bound client ports, in --listen-client-urls order."""
+        return [sock.getsockname()[1] for sock in self._client_sockets]
+
+    def _internal_methods(self) -> grpc.GenericRpcHandler:  # type: ignore[type-arg]
+        service, _, method = METRICS_METHOD.lstrip("/").rpartition("/")
+
+        async def metrics(request: bytes, context: grpc.aio.ServicerContext) -> bytes:  # type: ignore[type-arg]
+            return self.server.metrics.exposition()
+
+        handler = grpc.unary_unary_rpc_method_handler(metrics)
+        return grpc.method_handlers_generic_handler(service, {method: handler})
 
     def _bind_peer(self, url: str) -> socket.socket:
         """Hold the peer port as etcd does (peer traffic arrives with multi-member clusters)."""
@@ -140,8 +174,10 @@ class Etcd:
         return sock
 
     async def stop(self) -> None:
-        for listener in self.client_listeners:
-            await listener.close()
+        if self._client_port is not None:
+            await self._client_port.stop()
+        for sock in self._client_sockets:
+            sock.close()
         if self._grpc is not None:
             await self._grpc.stop(grace=1.0)
         await self.server.stop()
@@ -149,5 +185,7 @@ class Etcd:
             sock.close()
         shutil.rmtree(self._sock_dir, ignore_errors=True)
 
-    async def wait_closed(self) -> None:
-        await asyncio.Event().wait()
+    async def wait_failed(self) -> None:
+        """Return only by raising, when the member can no longer serve (its client port process died)."""
+        assert self._client_port is not None
+        await self._client_port.wait_failed()

@@ -224,6 +224,7 @@ class ServerConfig:
     grpc_keepalive_timeout: float = 20.0
     socket_reuse_port: bool = False
     socket_reuse_address: bool = False
+    cors: str = "*"
     logger: str = "zap"
     log_outputs: list[str] = field(default_factory=lambda: ["default"])
     log_level: str = "info"
@@ -315,6 +316,7 @@ def build_config(values: Mapping[str, str]) -> ServerConfig:
         grpc_keepalive_timeout=parse_duration(raw["grpc-keepalive-timeout"]),
         socket_reuse_port=get_bool("socket-reuse-port"),
         socket_reuse_address=get_bool("socket-reuse-address"),
+        cors=raw["cors"],
         logger=raw["logger"],
         log_outputs=[o.strip() for o in raw["log-outputs"].split(",") if o.strip()],
         log_level=raw["log-level"],

@@ -3,7 +3,7 @@
 In order: `/v3beta/` is rewritten to `/v3/`; CORS headers go on every
 response and OPTIONS is answered at once; unclean paths are redirected to
 their clean form (Go's ServeMux); `/v3/...` goes to the JSON gateway; other
-paths to the pluggable routes, `/health` and `/version`, else "404 page not
+paths to the pluggable routes, `/health`, `/version` and `/metrics`, else "404 page not
 found". Pluggable routes win over the built-in ones; a route ending in "/"
 also serves the paths under it.
 """
@@ -27,6 +27,7 @@ from etcdpy.api.gateway.httptypes import (
     HttpResponse,
     text_error,
 )
+from etcdpy.api.gateway.metrics import MetricsRoute
 
 _CORS_METHODS: Final = ("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
 _CORS_HEADERS: Final = ("Access-Control-Allow-Headers", "accept, content-type, authorization")
@@ -57,12 +58,13 @@ class ClientHttpApp:
         self,
         gateway: Gateway,
         health: HealthCheck,
+        metrics: MetricsRoute,
         extra_routes: Mapping[str, Handler],
         cors_origins: Iterable[str],
         max_request_bytes: int,
     ) -> None:
         self._gateway = gateway
-        self._routes: dict[str, Handler] = {"/health": health, "/version": _version}
+        self._routes: dict[str, Handler] = {"/health": health, "/version": _version, "/metrics": metrics}
         self._routes.update(extra_routes)
         self._subtrees = sorted((p for p in self._routes if p.endswith("/")), key=len, reverse=True)
         origins = set(cors_origins)

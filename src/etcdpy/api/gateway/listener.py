@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Iterable, Mapping
 from typing import Final, cast
 
@@ -20,6 +21,7 @@ from etcdpy.api.gateway.gateway import Gateway
 from etcdpy.api.gateway.health import HealthCheck
 from etcdpy.api.gateway.http1 import Http1Connection
 from etcdpy.api.gateway.httptypes import Handler
+from etcdpy.api.gateway.metrics import MetricsRoute
 from etcdpy.api.gateway.relay import relay
 from etcdpy.api.gateway.upstream import parse_target
 
@@ -36,8 +38,9 @@ _CHANNEL_OPTIONS: Final = (
 class ClientListener:
     """Serves gRPC and the JSON gateway on `host:port` in front of the gRPC
     server at `grpc_upstream` (a gRPC target: `unix:/path`, `unix-abstract:name`
-    or `host:port`). `extra_routes` maps further HTTP paths to handlers;
-    `cors_origins` is etcd's --cors list (empty or "*": any origin)."""
+    or `host:port`). With `sock`, a bound and listening socket, it serves there
+    instead of binding `host:port` itself. `extra_routes` maps further HTTP paths
+    to handlers; `cors_origins` is etcd's --cors list (empty or "*": any origin)."""
 
     def __init__(
         self,
@@ -45,6 +48,7 @@ class ClientListener:
         port: int,
         grpc_upstream: str,
         *,
+        sock: socket.socket | None = None,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         extra_routes: Mapping[str, Handler] | None = None,
         cors_origins: Iterable[str] = ("*",),
@@ -52,6 +56,7 @@ class ClientListener:
         self.host = host
         self.port = port
         self._target = grpc_upstream
+        self._sock = sock
         self._upstream = parse_target(grpc_upstream)
         self._max_request_bytes = max_request_bytes
         self._extra_routes = dict(extra_routes or {})
@@ -68,15 +73,19 @@ class ClientListener:
         self._app = ClientHttpApp(
             Gateway(self._channel, self._max_request_bytes),
             HealthCheck(self._channel),
+            MetricsRoute(self._channel),
             self._extra_routes,
             self._cors_origins,
             self._max_request_bytes,
         )
         loop = asyncio.get_running_loop()
         try:
-            self._server = await loop.create_server(
-                lambda: _Sniffer(self), self.host, self.port, backlog=1024
-            )
+            if self._sock is not None:
+                self._server = await loop.create_server(lambda: _Sniffer(self), sock=self._sock)
+            else:
+                self._server = await loop.create_server(
+                    lambda: _Sniffer(self), self.host, self.port, backlog=1024
+                )
         except BaseException:
             await self._channel.close(None)
             raise

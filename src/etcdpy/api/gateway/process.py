@@ -1,0 +1,231 @@
+"""The client port in a child process of its own.
+
+Why: relaying gRPC connections and serving HTTP/1.1 costs Python time per
+request; in the member's process that time is taken from the event loop that
+runs the server, in a child it runs on the other core (docs/design.md has the
+measurements). The member binds the client sockets itself, so that a port in
+use fails its start and port 0 is resolved before the child exists, and hands
+them to the child, which serves them with a `ClientListener` in front of the
+member's private gRPC socket.
+
+Lifecycle: the child reports readiness by writing one byte to a pipe; it dies
+with the member (Linux's parent-death signal, and an exit at once if the
+member is already gone when that is armed); it exits on SIGTERM and ignores
+SIGINT, which the member handles for both. The member watches the child's
+exit through a pidfd: an exit it did not ask for is an error, for without the
+child nobody can reach the member.
+
+usage (by `ClientPortProcess` only):
+    python -m etcdpy.api.gateway.process --upstream unix:/path --listen-fd 5 --ready-fd 7
+        --parent-pid 123 [--max-request-bytes N] [--cors ORIGINS] [--log-output OUT]... [--log-level L]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Final
+
+from etcdpy.api.gateway.listener import DEFAULT_MAX_REQUEST_BYTES, ClientListener
+from etcdpy.pkg import zaplog
+
+log = zaplog.get("embed")
+
+READY: Final = b"R"
+START_TIMEOUT: Final = 30.0
+STOP_TIMEOUT: Final = 5.0
+_PR_SET_PDEATHSIG: Final = 1
+_BACKLOG: Final = 1024
+
+
+class ClientPortError(RuntimeError):
+    """The client port process failed to start or exited on its own."""
+
+
+def bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for `host:port`, one per address the name resolves to (as Go's
+    listener and asyncio's create_server bind them); with port 0, all share the first's port."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, addr in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(sockets) > 1:
+                addr = (addr[0], sockets[0].getsockname()[1], *addr[2:])
+            sock.bind(addr)
+            sock.listen(_BACKLOG)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+class ClientPortProcess:
+    """The parent's handle on the child serving `sockets` in front of `upstream` (a gRPC target)."""
+
+    def __init__(
+        self,
+        sockets: Sequence[socket.socket],
+        upstream: str,
+        *,
+        max_request_bytes: int,
+        cors: str,
+        log_outputs: Sequence[str],
+        log_level: str,
+    ) -> None:
+        self._sockets = list(sockets)
+        self._argv = [sys.executable, "-m", __name__, "--upstream", upstream,
+                      "--parent-pid", str(os.getpid()), "--max-request-bytes", str(max_request_bytes),
+                      "--cors", cors, "--log-level", log_level]
+        for out in log_outputs:
+            self._argv += ["--log-output", out]
+        for sock in self._sockets:
+            self._argv += ["--listen-fd", str(sock.fileno())]
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pidfd = -1
+        self._stopping = False
+        self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def start(self) -> None:
+        """Spawn the child and return once it serves; ClientPortError if it does not."""
+        loop = asyncio.get_running_loop()
+        ready_r, ready_w = os.pipe()
+        try:
+            self._proc = subprocess.Popen(
+                [*self._argv, "--ready-fd", str(ready_w)],
+                pass_fds=[ready_w, *(s.fileno() for s in self._sockets)],
+                stdin=subprocess.DEVNULL,
+            )
+            os.close(ready_w)
+            ready_w = -1
+            self._pidfd = os.pidfd_open(self._proc.pid)
+            loop.add_reader(self._pidfd, self._reap)
+            got = await asyncio.wait_for(_read_byte(ready_r), START_TIMEOUT)
+        except TimeoutError:
+            await self.stop()
+            raise ClientPortError(f"the client port process did not start in {START_TIMEOUT:.0f}s") from None
+        finally:
+            os.close(ready_r)
+            if ready_w >= 0:
+                os.close(ready_w)
+        if got != READY:
+            code = await self.exited
+            raise ClientPortError(f"the client port process exited with code {code} before serving")
+        log.info("client port process serving", pid=self._proc.pid)
+
+    async def stop(self) -> None:
+        """Ask the child to exit (SIGTERM, then SIGKILL after STOP_TIMEOUT) and wait for it."""
+        self._stopping = True
+        if self._proc is None or self.exited.done():
+            return
+        self._proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(self.exited), STOP_TIMEOUT)
+        except TimeoutError:
+            self._proc.kill()
+            await self.exited
+
+    async def wait_failed(self) -> None:
+        """Return only by raising ClientPortError, when the child exits without being asked to."""
+        code = await asyncio.shield(self.exited)
+        if not self._stopping:
+            raise ClientPortError(f"the client port process exited unexpectedly with code {code}")
+        await asyncio.Event().wait()
+
+    def _reap(self) -> None:
+        assert self._proc is not None
+        code = self._proc.poll()
+        if code is None:
+            return
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        if not self._stopping:
+            log.error("client port process exited", pid=self._proc.pid, code=code)
+        self.exited.set_result(code)
+
+
+async def _read_byte(fd: int) -> bytes:
+    """One byte from `fd`, or b"" at end of file, without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    got: asyncio.Future[bytes] = loop.create_future()
+
+    def readable() -> None:
+        if not got.done():
+            got.set_result(os.read(fd, 1))
+
+    loop.add_reader(fd, readable)
+    try:
+        return await got
+    finally:
+        loop.remove_reader(fd)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    listeners = [
+        ClientListener("", 0, args.upstream, sock=socket.socket(fileno=fd),
+                       max_request_bytes=args.max_request_bytes, cors_origins=args.cors.split(","))
+        for fd in args.listen_fd
+    ]
+    try:
+        for listener in listeners:
+            await listener.start()
+        os.write(args.ready_fd, READY)
+        os.close(args.ready_fd)
+        await stop.wait()
+    finally:
+        for listener in listeners:
+            with contextlib.suppress(Exception):
+                await listener.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="etcdpy.api.gateway.process", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--upstream", required=True, help="the member's gRPC target")
+    p.add_argument("--listen-fd", type=int, action="append", required=True, help="a listening socket")
+    p.add_argument("--ready-fd", type=int, required=True, help="where to write one byte once serving")
+    p.add_argument("--parent-pid", type=int, required=True, help="the member's process ID")
+    p.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES)
+    p.add_argument("--cors", default="*", help="comma-separated CORS origins")
+    p.add_argument("--log-output", action="append", default=[])
+    p.add_argument("--log-level", default="info")
+    args = p.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(args.parent_pid)
+    zaplog.configure(args.log_output or ["default"], args.log_level)
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(_serve(args))
+    else:
+        uvloop.run(_serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
