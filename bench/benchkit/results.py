@@ -32,6 +32,8 @@ class WorkloadResult:
     # Why the numbers are missing or suspect: the target did not start or died, the tool failed.
     failure: str | None = None
     wall_secs: float = 0.0
+    # requests/s of every round when the run had several (this result is the median one)
+    rounds: list[float] = dataclasses.field(default_factory=list)
 
     @property
     def requests_per_sec(self) -> float | None:
@@ -49,6 +51,27 @@ class CheckPerfResult:
     report_lines: list[str]  # etcdctl's PASS/FAIL lines
     exit_code: int | None = None
     failure: str | None = None  # the check did not run to its verdict
+
+
+def median_of_rounds(results: Sequence[WorkloadResult]) -> list[WorkloadResult]:
+    """One result per (workload, target), in first-seen order: the round with the median requests/s
+    among the successful rounds (the lower middle one for an even count), carrying every round's
+    requests/s in `rounds`; the first failure if no round succeeded."""
+    by_key: dict[tuple[str, str], list[WorkloadResult]] = {}
+    for r in results:
+        by_key.setdefault((r.workload, r.target), []).append(r)
+    chosen = []
+    for runs in by_key.values():
+        ok = sorted(
+            (r for r in runs if r.requests_per_sec is not None), key=lambda r: r.requests_per_sec or 0.0
+        )
+        if not ok:
+            chosen.append(runs[0])
+            continue
+        median = ok[(len(ok) - 1) // 2]
+        chosen.append(dataclasses.replace(median, rounds=[r.requests_per_sec or 0.0 for r in runs
+                                                          if r.requests_per_sec is not None]))
+    return chosen
 
 
 def throughput_ratios(results: Sequence[WorkloadResult]) -> dict[tuple[str, str], dict[str, float]]:

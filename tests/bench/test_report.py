@@ -89,3 +89,15 @@ def test_rows_failing_the_same_way_share_a_note() -> None:
     text = report.text_table(runs)
     assert text.count("FAILED (1)") == 2
     assert "(2)" not in text
+
+
+def test_median_of_rounds_keeps_the_middle_round_and_every_rate() -> None:
+    failed = WorkloadResult("put", "etcdpy", ["put"], 100, failure="died")
+    rounds = [_ok("put", "etcdpy", 300.0), failed, _ok("put", "etcdpy", 100.0), _ok("put", "etcdpy", 200.0),
+              _ok("put", "noop", 50.0), _ok("put", "noop", 70.0)]
+    chosen = results.median_of_rounds(rounds)
+    assert [(r.target, r.requests_per_sec, r.rounds) for r in chosen] == [
+        ("etcdpy", 200.0, [300.0, 100.0, 200.0]),
+        ("noop", 50.0, [50.0, 70.0]),
+    ]
+    assert results.median_of_rounds([failed]) == [failed]
