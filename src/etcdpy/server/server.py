@@ -20,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import heapq
 import itertools
-import json
 import os
+import random
 import struct
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -38,14 +39,22 @@ from etcdpy.lease.lessor import Lessor, NotPrimary, min_lease_ttl
 from etcdpy.mvcc.kvstore import KVStore
 from etcdpy.mvcc.watchable_store import WatchableStore
 from etcdpy.pkg import zaplog
-from etcdpy.raft.raftpb import Entry, EntryType, HardState, Ready, SnapshotMeta
+from etcdpy.raft.raftpb import (
+    ConfChange,
+    ConfChangeType,
+    Entry,
+    EntryType,
+    HardState,
+    SnapshotMeta,
+)
+from etcdpy.raft.rawnode import Peer
 from etcdpy.server import txn
 from etcdpy.server.alarms import AlarmStore
 from etcdpy.server.apply import Applier
 from etcdpy.server.config import ServerConfig
-from etcdpy.server.membership import Cluster, Member
+from etcdpy.server.membership import Cluster, Member, MemberStore
 from etcdpy.server.metrics import ServerMetrics
-from etcdpy.server.solo_node import SoloNode
+from etcdpy.server.raft_node import RaftNode
 from etcdpy.storage.backend import Backend
 from etcdpy.storage.wal import WAL
 from etcdpy.version import CLUSTER_VERSION, SERVER_VERSION
@@ -100,7 +109,7 @@ class EtcdServer:
         self._ids = itertools.count((int(time.time() * 1000) & 0xFFFFFFFFFF) << 16)
         self._wake = asyncio.Event()
         # Proposed but not yet handed to the node; the driver hands them over a batch at a time.
-        self._proposals: list[bytes] = []
+        self._proposals: list[tuple[int, bytes]] = []  # (request ID, entry data)
         self._wake_at = 1  # how many proposals must wait before the driver is woken
         self._gatherings = 0
         self._gather_target: int | None = None  # see `_gather`
@@ -111,6 +120,8 @@ class EtcdServer:
         self._wal_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wal")
         self._tasks: list[asyncio.Task[None]] = []
         self.applied_index = 0
+        self._applied_waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # heap: (index, seq, future)
+        self._applied_seq = itertools.count()
         self.failed_proposals = 0
         self._since_snapshot = 0
         self.metrics = ServerMetrics()
@@ -129,18 +140,19 @@ class EtcdServer:
                              retry_interval=REQUEST_TIMEOUT)
         self.alarms = AlarmStore(self.backend)
         self.applier = Applier(self.kv, self._on_cluster_event, self.lessor, self.alarms)
+        self.member_store = MemberStore(self.backend)
         fresh = not WAL.exists(cfg.wal_path)
+        election_ticks = max(cfg.election_ms // cfg.heartbeat_ms, 2)
+        rand = random.Random()
         if fresh:
             if cfg.initial_cluster_state == "existing":
                 raise ServerStartError("joining an existing cluster is not supported yet")
             self.wal = WAL.create(cfg.wal_path, wal_metadata(self.member.id, self.cluster.id))
             self.wal.read_all()
-            # As etcd's bootstrap: entry 1 adds this member, in term 1.
-            conf = json.dumps({"id": self.member.id, "name": self.member.name,
-                               "peerURLs": self.member.peer_urls}).encode()
-            first = Entry(1, 1, EntryType.CONF_CHANGE, conf)
-            hard_state, entries = HardState(1, 0, 1), [first]
-            self.wal.save(hard_state, entries)
+            # As etcd's bootstrap: entries 1..n add the initial members, in term 1.
+            initial = sorted(self.cluster.members.values(), key=lambda m: m.id)
+            peers = [Peer(m.id, m.to_json()) for m in initial]
+            self.node = RaftNode.bootstrap(self.member.id, peers, election_ticks=election_ticks, rand=rand)
         else:
             # Open at the newest snapshot marker the backend holds durably: the WAL below it may be gone.
             durable = self.kv.consistent_index
@@ -153,11 +165,18 @@ class EtcdServer:
                     f"data dir {cfg.data_dir} belongs to member {member_id:x} of cluster {cluster_id:x}, "
                     f"not to {self.member.id:x} of {self.cluster.id:x}"
                 )
+            # Membership as of the consistent index, which is where applying resumes.
+            members, removed = self.member_store.load()
+            if members:
+                self.cluster = Cluster(cluster_id, members, removed)
+                self.member = self.cluster.members[member_id]
+                self.member.client_urls = list(cfg.advertise_client_urls)
+            self.node = RaftNode.restart(self.member.id, snaps[-1] if snaps else SnapshotMeta(), hard_state,
+                                         entries, election_ticks=election_ticks, rand=rand)
         last_index = self.wal.last_index
         applied = self.kv.consistent_index
-        self.node = SoloNode(self.member.id, hard_state, last_index, applied)
-        self.node.set_unapplied(entries)
-        self.applied_index = applied
+        # Raft hands out again what follows its snapshot; those entries count as applied once seen.
+        self.applied_index = self.node.storage.snapshot().metadata.index
         log.info("starting local member", **{"local-member-id": f"{self.member.id:x}",
                                              "cluster-id": f"{self.cluster.id:x}",
                                              "fresh": fresh, "last-index": last_index,
@@ -168,6 +187,12 @@ class EtcdServer:
         self._tasks.append(loop.create_task(self._run(), name="raft-loop"))
         self.watchable.start()
         self._wake.set()
+        # Raft refuses to campaign while committed conf changes are unapplied, and the configuration
+        # is known only once they are.
+        await self.wait_applied(self.node.committed)
+        if self.node.is_single_voter:
+            self.node.campaign()  # nobody to wait for: etcd, too, fast-forwards a lone member's election
+            self._wake.set()
         attrs = InternalRaftRequest(cluster_member_attr_set=raft_internal_pb2.ClusterMemberAttrSetRequest(
             member_ID=self.member.id,
             member_attributes=raft_internal_pb2.MemberAttributes(
@@ -218,9 +243,7 @@ class EtcdServer:
                     # While more keep coming the loop is needed to take them in, not to wait for a sync.
                     on_thread = await self._gather(last_batch)
                 last_batch = len(self._proposals)
-                for data in self._proposals:
-                    node.propose(data)
-                self._proposals.clear()
+                self._hand_over_proposals()
             if not node.has_ready():
                 self._wake.clear()
                 await self._wake.wait()
@@ -237,15 +260,33 @@ class EtcdServer:
                     )
                 else:
                     took = self._save(rd.hard_state, rd.entries, must_sync)
-            # Committed entries are durable already: apply them while the new ones are written.
-            self._apply_entries(rd)
+            committed = rd.committed_entries
             if saving is not None:
+                # Entries committed before this Ready are durable: apply them while the new ones are
+                # written. Entries of this Ready (a leader commits its own at once) wait for the write.
+                first_new = rd.entries[0].index if rd.entries else sys.maxsize
+                durable = sum(1 for e in committed if e.index < first_new)
+                self._apply_entries(committed[:durable])
+                committed = committed[durable:]
                 await saving
             elif must_sync:
                 # Timed only on this thread: on the WAL thread, waits for the GIL would count too.
                 self._sync_seconds += (took - self._sync_seconds) / 8
+            node.persisted(rd)
+            self._apply_entries(committed)
             node.advance(rd)
             self._maybe_release_wal()
+
+    def _hand_over_proposals(self) -> None:
+        """Give the node what was proposed since its last turn. What raft drops for want of a leader
+        waits for one, unless its proposer has given up meanwhile."""
+        kept = []
+        waiters = self._waiters
+        node = self.node
+        for rid, data in self._proposals:
+            if rid in waiters and not node.propose(data):
+                kept.append((rid, data))
+        self._proposals[:] = kept
 
     async def _gather(self, last_batch: int) -> bool:
         """Let proposals gather so that one WAL write and fsync serves many of them; returns whether
@@ -295,19 +336,25 @@ class EtcdServer:
     def pending_proposals(self) -> int:
         return len(self._waiters)
 
-    def _apply_entries(self, rd: Ready) -> None:
-        """Apply rd's committed entries in one backend batch, then answer their proposers.
+    def _apply_entries(self, entries: Sequence[Entry]) -> None:
+        """Apply committed entries in one backend batch, then answer their proposers.
 
         Proposers learn their results only after the batch is committed, so a read they make
         next finds their write in the backend.
         """
-        if not rd.committed_entries:
+        if not entries:
             return
         results: list[tuple[int, Any]] = []
         warn_after = self.cfg.warning_apply_duration
+        replayed = self.kv.consistent_index  # entries up to here are in the backend already (a restart)
         with self.backend.batch():
-            for entry in rd.committed_entries:
-                if entry.type == EntryType.NORMAL and entry.data:
+            for entry in entries:
+                if entry.index <= replayed:
+                    if entry.type == EntryType.CONF_CHANGE:
+                        self.node.apply_conf_change(ConfChange.decode(entry.data))
+                elif entry.type == EntryType.CONF_CHANGE:
+                    results.append(self._apply_conf_change(entry.index, ConfChange.decode(entry.data)))
+                elif entry.type == EntryType.NORMAL and entry.data:
                     req = InternalRaftRequest.FromString(entry.data)
                     started = time.monotonic()
                     results.append((req.header.ID, self.applier.apply(entry.index, req)))
@@ -317,6 +364,12 @@ class EtcdServer:
                                     **{"expected-duration": f"{warn_after * 1000:.0f}ms"})
                 self.applied_index = entry.index
                 self._since_snapshot += 1
+        applied = self.applied_index
+        queue = self._applied_waiters
+        while queue and queue[0][0] <= applied:
+            reached = heapq.heappop(queue)[2]
+            if not reached.done():
+                reached.set_result(None)
         waiters = self._waiters
         for rid, result in results:
             fut = waiters.pop(rid, None)
@@ -325,6 +378,15 @@ class EtcdServer:
                     fut.set_exception(result)
                 else:
                     fut.set_result(result)
+
+    def wait_applied(self, index: int) -> asyncio.Future[None]:
+        """Resolves once every entry up to `index` is applied."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if index <= self.applied_index:
+            fut.set_result(None)
+        else:
+            heapq.heappush(self._applied_waiters, (index, next(self._applied_seq), fut))
+        return fut
 
     def _maybe_release_wal(self) -> None:
         """After --snapshot-count applied entries, let the WAL drop what the backend holds durably."""
@@ -335,9 +397,10 @@ class EtcdServer:
         if index <= 0:
             return
         self.backend.sync()
-        self.wal.save_snapshot(SnapshotMeta(index, self.node.term))
+        self.wal.save_snapshot(SnapshotMeta(index, self.node.storage.term(index), self.node.conf_state()))
         if self.cfg.max_wals > 0:
             self.wal.release_lock_to(index, retain=self.cfg.max_wals)
+        self.node.compact(index)
 
     def _on_cluster_event(self, req: InternalRaftRequest) -> None:
         if req.HasField("cluster_version_set"):
@@ -348,6 +411,42 @@ class EtcdServer:
             if m is not None:
                 m.name = attr.member_attributes.name
                 m.client_urls = list(attr.member_attributes.client_urls)
+                with self.backend.write() as txn:
+                    MemberStore.save(txn, m)
+
+    def _apply_conf_change(self, index: int, cc: ConfChange) -> tuple[int, Any]:
+        """Apply a membership change, checked again against the membership it now meets; a change
+        that no longer holds reaches raft as a no-op (node 0), as in etcd. Returns the proposer's ID
+        and its result: the members afterwards, or the error."""
+        cluster = self.cluster
+        try:
+            if cc.type in (ConfChangeType.ADD_NODE, ConfChangeType.ADD_LEARNER_NODE):
+                member = Member.from_json(cc.context)
+                existing = cluster.members.get(member.id)
+                if existing is None or existing.is_learner != member.is_learner:
+                    cluster.check_add(member)
+                    member = cluster.add(member)
+                else:
+                    member = existing  # bootstrap entries re-add the members the flags named
+                with self.backend.write() as txn:
+                    MemberStore.save(txn, member)
+            elif cc.type == ConfChangeType.REMOVE_NODE:
+                cluster.check_remove(cc.node_id)
+                cluster.remove(cc.node_id)
+                with self.backend.write() as txn:
+                    MemberStore.delete(txn, cc.node_id)
+            elif cc.type == ConfChangeType.UPDATE_NODE:
+                member = Member.from_json(cc.context)
+                cluster.check_update(member.id, member.peer_urls)
+                cluster.update_peer_urls(member.id, member.peer_urls)
+                with self.backend.write() as txn:
+                    MemberStore.save(txn, cluster.members[member.id])
+        except errors.EtcdError as e:
+            self.node.apply_conf_change(ConfChange(cc.type, 0))
+            return cc.id, e
+        self.node.apply_conf_change(cc)
+        self.kv.save_consistent_index(index)
+        return cc.id, self.members()
 
     # ---- requests -------------------------------------------------------------
 
@@ -363,7 +462,7 @@ class EtcdServer:
         fut: asyncio.Future[Any] = loop.create_future()
         self._waiters[rid] = fut
         proposals = self._proposals
-        proposals.append(data)
+        proposals.append((rid, data))
         if len(proposals) >= self._wake_at:
             self._wake.set()
         timer = loop.call_later(REQUEST_TIMEOUT, self._expire, rid)

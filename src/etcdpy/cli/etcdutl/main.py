@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from etcdpy.pkg import zaplog
-from etcdpy.raft.raftpb import Entry, EntryType, HardState
+from etcdpy.raft.raftpb import ConfChange, ConfChangeType, Entry, EntryType, HardState
 from etcdpy.server.config import ConfigError, parse_initial_cluster, parse_urls
-from etcdpy.server.membership import Cluster
+from etcdpy.server.membership import Cluster, MemberStore
 from etcdpy.server.server import wal_metadata
 from etcdpy.storage import schema
 from etcdpy.storage.backend import Backend
@@ -170,17 +170,19 @@ def snapshot_restore(args: argparse.Namespace) -> None:
         # member starts from the snapshot's data as the first term of a new log.
         members = sorted(cluster.members.values(), key=lambda m: m.id)
         entries = [
-            Entry(
-                1,
-                i + 1,
-                EntryType.CONF_CHANGE,
-                json.dumps({"id": m.id, "name": m.name, "peerURLs": m.peer_urls}).encode(),
-            )
+            Entry(1, i + 1, EntryType.CONF_CHANGE,
+                  ConfChange(ConfChangeType.ADD_NODE, m.id, m.to_json()).encode())
             for i, m in enumerate(members)
         ]
         backend = Backend(db)
         try:
             with backend.write() as txn:
+                # The snapshot's membership is the old cluster's: the new one replaces it.
+                for bucket in (schema.MEMBERS, schema.MEMBERS_REMOVED):
+                    for key in [k for k, _ in txn.items(bucket)]:
+                        txn.delete(bucket, key)
+                for m in members:
+                    MemberStore.save(txn, m)
                 txn.put(schema.META, schema.META_CONSISTENT_INDEX, schema.encode_u64(len(entries)))
                 txn.put(schema.META, schema.META_TERM, schema.encode_u64(1))
             backend.sync()

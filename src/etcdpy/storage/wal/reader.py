@@ -111,10 +111,9 @@ class _Replayer:
             elif rtype == _STATE and size == record.STATE_BODY.size:
                 _, term, vote, commit = record.STATE_BODY.unpack_from(buf, pos + HEADER_SIZE)
                 self.state = HardState(term, vote, commit)
-            elif rtype == _SNAPSHOT and size == record.SNAPSHOT_BODY.size:
-                _, index, term = record.SNAPSHOT_BODY.unpack_from(buf, pos + HEADER_SIZE)
-                self._snapshot(index, term)
-                last_index = max(last_index, index)
+            elif rtype == _SNAPSHOT and (snap := record.parse_snapshot(buf[pos + HEADER_SIZE : end])):
+                self._snapshot(snap)
+                last_index = max(last_index, snap.index)
             elif rtype == _METADATA:
                 self._metadata(path, pos, buf[pos + HEADER_SIZE + 1 : end])
             else:
@@ -158,8 +157,9 @@ class _Replayer:
             where = "inside the segment header"
         raise WALCorruptError(path, damage.offset, f"{damage.reason}, {where}")
 
-    def _snapshot(self, index: int, term: int) -> None:
-        self.snapshots.append(SnapshotMeta(index, term))
+    def _snapshot(self, snap: SnapshotMeta) -> None:
+        self.snapshots.append(snap)
+        index, term = snap.index, snap.term
         if self.start is not None and index == self.start.index:
             if term != self.start.term:
                 raise SnapshotMismatchError(

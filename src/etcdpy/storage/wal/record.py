@@ -22,7 +22,9 @@ Bodies
     METADATA  opaque bytes                repeated in every segment's header
     ENTRY     u64 term, u64 index, u8 entry type, data
     STATE     u64 term, u64 vote, u64 commit
-    SNAPSHOT  u64 index, u64 term
+    SNAPSHOT  u64 index, u64 term, then the configuration at index (absent in older logs: empty):
+              u8 auto_leave, u32 count of each of voters, learners, voters_outgoing,
+              learners_next, then that many u64 member IDs for each, in that order
 
 Torn tail versus corruption
     Decoding a segment stops at its end of file or at offset P, the start of the first record
@@ -48,7 +50,7 @@ import zlib
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from etcdpy.raft.raftpb import Entry, HardState, SnapshotMeta
+from etcdpy.raft.raftpb import ConfState, Entry, HardState, SnapshotMeta
 
 MAGIC = b"EPYWAL\x00\x01"
 HEADER = struct.Struct("<III")
@@ -69,6 +71,7 @@ CRC_BODY = struct.Struct("<BII")
 ENTRY_BODY = struct.Struct("<BQQB")
 STATE_BODY = struct.Struct("<BQQQ")
 SNAPSHOT_BODY = struct.Struct("<BQQ")
+CONF_HEAD = struct.Struct("<BIIII")
 CRC_RECORD_SIZE = HEADER_SIZE + CRC_BODY.size
 
 
@@ -114,7 +117,36 @@ def state_payload(state: HardState) -> bytes:
 
 
 def snapshot_payload(snap: SnapshotMeta) -> bytes:
-    return SNAPSHOT_BODY.pack(RecordType.SNAPSHOT, snap.index, snap.term)
+    cs = snap.conf_state
+    groups = (cs.voters, cs.learners, cs.voters_outgoing, cs.learners_next)
+    ids = [i for group in groups for i in group]
+    return (
+        SNAPSHOT_BODY.pack(RecordType.SNAPSHOT, snap.index, snap.term)
+        + CONF_HEAD.pack(cs.auto_leave, *(len(g) for g in groups))
+        + struct.pack(f"<{len(ids)}Q", *ids)
+    )
+
+
+def parse_snapshot(body: memoryview | bytes) -> SnapshotMeta | None:
+    """A SNAPSHOT payload (type byte included) as written by snapshot_payload, or by older versions
+    without the configuration; None if its length does not add up."""
+    if len(body) < SNAPSHOT_BODY.size:
+        return None
+    _, index, term = SNAPSHOT_BODY.unpack_from(body, 0)
+    if len(body) == SNAPSHOT_BODY.size:
+        return SnapshotMeta(index, term)
+    pos = SNAPSHOT_BODY.size
+    if len(body) < pos + CONF_HEAD.size:
+        return None
+    auto_leave, *counts = CONF_HEAD.unpack_from(body, pos)
+    pos += CONF_HEAD.size
+    if len(body) != pos + 8 * sum(counts):
+        return None
+    groups = []
+    for n in counts:
+        groups.append(struct.unpack_from(f"<{n}Q", body, pos))
+        pos += 8 * n
+    return SnapshotMeta(index, term, ConfState(groups[0], groups[1], groups[2], groups[3], bool(auto_leave)))
 
 
 def segment_header(

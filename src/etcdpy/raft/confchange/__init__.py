@@ -1,0 +1,6 @@
+"""Applying membership changes to a tracker configuration (simple changes and joint consensus)."""
+
+from etcdpy.raft.confchange.changer import Changer
+from etcdpy.raft.confchange.restore import restore
+
+__all__ = ["Changer", "restore"]
