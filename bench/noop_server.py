@@ -114,7 +114,8 @@ async def _serve_aio(addr: str, client_port: bool, fsync_dir: str | None) -> Non
         await server.start()
         await server.wait_for_termination()
         return
-    from etcdpy.api.gateway.process import ClientPortProcess, bind
+    from etcdpy.api.gateway.process import ClientPortProcess
+    from etcdpy.pkg.netutil import bind
 
     sock_dir = tempfile.mkdtemp(prefix="noop-")
     try:

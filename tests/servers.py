@@ -66,6 +66,8 @@ class EtcdProcess:
     client_port: int = field(default_factory=free_port)
     peer_port: int = field(default_factory=free_port)
     extra_args: list[str] = field(default_factory=list)
+    # --initial-cluster (and --initial-cluster-token) for a member of a multi-member cluster
+    initial_cluster: str | None = None
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -89,7 +91,7 @@ class EtcdProcess:
         return [*base, "--name", self.name, "--data-dir", str(self.data_dir),
                 "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", f"{self.name}={peer}", *self.extra_args]
+                "--initial-cluster", self.initial_cluster or f"{self.name}={peer}", *self.extra_args]
 
     def start(self, wait: bool = True) -> None:
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"

@@ -108,6 +108,9 @@ TIMEOUT_DUE_TO_CONNECTION_LOST = EtcdError(
 TIMEOUT_WAIT_APPLIED_INDEX = EtcdError(
     "etcdserver: request timed out, waiting for the applied index took too long", _C.UNAVAILABLE
 )
+TIMEOUT_LEADER_TRANSFER = EtcdError(
+    "etcdserver: request timed out, leader transfer took too long", _C.UNAVAILABLE
+)
 UNHEALTHY = EtcdError("etcdserver: unhealthy cluster", _C.UNAVAILABLE)
 CORRUPT = EtcdError("etcdserver: corrupt cluster", _C.DATA_LOSS)
 NOT_SUPPORTED_FOR_LEARNER = EtcdError("etcdserver: rpc not supported for learner", _C.FAILED_PRECONDITION)

@@ -171,9 +171,11 @@ async def _serve(cfg: ServerConfig) -> int:
     await asyncio.wait((failed, stopped), return_when=asyncio.FIRST_COMPLETED)
     stopped.cancel()
     if failed.done():
-        log.fatal("cannot serve clients; shutting down", error=str(failed.exception()))
         await etcd.stop()
-        return 1
+        if failed.exception() is not None:
+            log.fatal("cannot serve clients; shutting down", error=str(failed.exception()))
+            return 1
+        return 0
     failed.cancel()
     log.info("received signal; shutting down")
     await etcd.stop()

@@ -8,6 +8,7 @@ that socket; see docs/design.md for why one port is shared this way.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from etcdpy.api.gateway.process import ClientPortProcess, bind
+from etcdpy.api.gateway.process import ClientPortProcess
 from etcdpy.api.internal import METRICS_METHOD
 from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc
 from etcdpy.api.pb.v3electionpb import v3election_pb2_grpc
@@ -31,6 +32,7 @@ from etcdpy.api.v3rpc.maintenance import MaintenanceService
 from etcdpy.api.v3rpc.unimplemented import UnknownMethods, unimplemented
 from etcdpy.api.v3rpc.watch import WatchService
 from etcdpy.pkg import zaplog
+from etcdpy.pkg.netutil import bind
 from etcdpy.server.config import ServerConfig
 from etcdpy.server.server import EtcdServer
 
@@ -101,9 +103,9 @@ class Etcd:
         cfg = self.cfg
         log.info("configuring peer listeners", **{"listen-peer-urls": cfg.listen_peer_urls})
         for url in cfg.listen_peer_urls:
-            self._peer_sockets.append(self._bind_peer(url))
+            self._peer_sockets += bind(*_host_port(url))
         log.info("configuring client listeners", **{"listen-client-urls": cfg.listen_client_urls})
-        await self.server.start()
+        await self.server.start(self._peer_sockets)
         limit = cfg.max_request_bytes + GRPC_OVERHEAD_BYTES
         self._grpc = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", limit),
@@ -162,17 +164,6 @@ class Etcd:
         handler = grpc.unary_unary_rpc_method_handler(metrics)
         return grpc.method_handlers_generic_handler(service, {method: handler})
 
-    def _bind_peer(self, url: str) -> socket.socket:
-        """Hold the peer port as etcd does (peer traffic arrives with multi-member clusters)."""
-        host, port = _host_port(url)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        if self.cfg.socket_reuse_address:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(16)
-        return sock
-
     async def stop(self) -> None:
         if self._client_port is not None:
             await self._client_port.stop()
@@ -186,6 +177,16 @@ class Etcd:
         shutil.rmtree(self._sock_dir, ignore_errors=True)
 
     async def wait_failed(self) -> None:
-        """Return only by raising, when the member can no longer serve (its client port process died)."""
+        """Return when the cluster removed this member; raise when it can no longer serve (its client
+        port process died)."""
         assert self._client_port is not None
-        await self._client_port.wait_failed()
+        failed = asyncio.ensure_future(self._client_port.wait_failed())
+        removed = asyncio.ensure_future(self.server.removed.wait())
+        try:
+            await asyncio.wait((failed, removed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            failed.cancel()
+            removed.cancel()
+        error = failed.exception() if failed.done() and not failed.cancelled() else None
+        if error is not None:
+            raise error

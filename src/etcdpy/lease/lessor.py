@@ -83,6 +83,17 @@ class Lessor:
         self._queue = ExpiryQueue()
         self._restore()
 
+    def reload(self) -> None:
+        """The backend's content was replaced: forget every lease and restore from it (as a primary,
+        with fresh expiries)."""
+        self._leases.clear()
+        self._lease_of.clear()
+        self._keys_of.clear()
+        self._queue = ExpiryQueue()
+        self._restore()
+        if self.primary:
+            self.promote(0.0)
+
     # ---- replicated: called by the applier ---------------------------------
 
     def exists(self, lease_id: int) -> bool:

@@ -56,6 +56,15 @@ class KVStore:
         self._observers: list[Callable[[TxnWrite], None]] = []
         self._restore()
 
+    def reload(self) -> None:
+        """The backend's content was replaced (a snapshot from the leader): rebuild from it."""
+        self._require_no_writer()
+        self._index = Index()
+        self._rev = 1
+        self._compact_rev = -1
+        self._consistent_index = 0
+        self._restore()
+
     @property
     def backend(self) -> Backend:
         return self._backend

@@ -149,6 +149,15 @@ class WatchableStore:
                 self._unsynced.add(w)
                 self._wake.set()
 
+    def reloaded(self, old_rev: int) -> None:
+        """The store's content jumped from revision `old_rev` (a snapshot installed): every synced
+        watcher catches up from the store from the revision after `old_rev`."""
+        for w in list(self._synced):
+            self._synced.remove(w)
+            w.min_rev = max(w.min_rev, old_rev + 1)
+            self._unsynced.add(w)
+        self._wake.set()
+
     # ---- catching up --------------------------------------------------------
 
     async def _sync_loop(self) -> None:

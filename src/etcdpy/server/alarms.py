@@ -19,7 +19,12 @@ class AlarmStore:
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
         self._active: dict[tuple[int, int], AlarmMember] = {}
-        with backend.read() as txn:
+        self.reload()
+
+    def reload(self) -> None:
+        """(Re)read the active alarms from the backend."""
+        self._active.clear()
+        with self._backend.read() as txn:
             for key, _ in txn.items(schema.ALARM):
                 m = AlarmMember.FromString(key)
                 self._active[(m.memberID, m.alarm)] = m

@@ -132,6 +132,9 @@ FLAGS: tuple[Flag, ...] = (
          "Interval of watch progress notifications.", "Experimental"),
     Flag("experimental-warning-apply-duration", "duration", "100ms",
          "Log a warning when applying a request takes longer.", "Experimental"),
+    Flag("experimental-snapshot-catchup-entries", "int", "5000",
+         "Entries kept after a snapshot for slow followers to catch up from (etcd 3.6's flag).",
+         "Experimental"),
     Flag("experimental-txn-mode-write-with-shared-buffer", "bool", "true", "Accepted for compatibility.",
          "Experimental"),
     Flag("experimental-bootstrap-defrag-threshold-megabytes", "int", "0",
@@ -204,6 +207,7 @@ class ServerConfig:
     data_dir: str = "default.etcd"
     wal_dir: str = ""
     snapshot_count: int = 100000
+    snapshot_catchup_entries: int = 5000
     max_wals: int = 5
     heartbeat_ms: int = 100
     election_ms: int = 1000
@@ -298,6 +302,7 @@ def build_config(values: Mapping[str, str]) -> ServerConfig:
         data_dir=data_dir,
         wal_dir=raw["wal-dir"],
         snapshot_count=get_int("snapshot-count"),
+        snapshot_catchup_entries=get_int("experimental-snapshot-catchup-entries"),
         max_wals=get_int("max-wals"),
         heartbeat_ms=get_int("heartbeat-interval"),
         election_ms=get_int("election-timeout"),

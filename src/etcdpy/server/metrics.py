@@ -46,12 +46,13 @@ class ServerCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         s = self._server
-        yield _gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.", 1)
+        yield _gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence, 0 is not.",
+                     1 if s.node.leader else 0)
         yield _gauge("etcd_server_is_leader", "Whether or not this member is a leader. 1 if is, 0 otherwise.",
                      1 if s.node.leader == s.member.id else 0)
         yield _gauge("etcd_server_is_learner", "Whether or not this member is a learner.", 0)
         c = CounterMetricFamily("etcd_server_leader_changes_seen", "The number of leader changes seen.")
-        c.add_metric([], 1)
+        c.add_metric([], s.leader_changes)
         yield c
         yield _gauge("etcd_server_proposals_committed_total", "The total number of consensus proposals "
                      "committed.", s.node.committed)

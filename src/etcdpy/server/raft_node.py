@@ -32,9 +32,6 @@ from etcdpy.raft.raftpb import (
 from etcdpy.raft.rawnode import Peer, RawNode
 from etcdpy.raft.storage import MemoryStorage
 
-# Entries kept in memory below a compaction, so that a slightly lagging follower catches up from
-# the log rather than by snapshot (etcd's SnapshotCatchUpEntries).
-CATCHUP_ENTRIES = 5000
 # A member's ticks: one per --heartbeat-interval; an election timeout is election/heartbeat ticks.
 MAX_INFLIGHT_MSGS = 512
 MAX_SIZE_PER_MSG = 1 << 20
@@ -136,14 +133,22 @@ class RaftNode:
     def apply_conf_change(self, cc: ConfChange) -> ConfState:
         return self.node.apply_conf_change(cc)
 
+    def learner_ready(self, learner: int) -> bool:
+        """etcd's rule for promoting a learner: its log matches at least 90 % of the leader's."""
+        pr = self.node.raft.prs.progress.get(learner)
+        if pr is None:
+            return False
+        return pr.match >= 0.9 * self.node.raft.log.last_index()
+
     def conf_state(self) -> ConfState:
         return self.node.raft.prs.conf_state()
 
-    def compact(self, applied: int) -> None:
+    def compact(self, applied: int, keep: int) -> None:
         """Everything up to `applied` is in the backend durably: make it the snapshot raft sends to
-        followers too far behind, and drop entries older than CATCHUP_ENTRIES from memory."""
+        followers too far behind, and drop all but the last `keep` entries before it from memory, so
+        that a slightly lagging follower still catches up from the log."""
         storage = self.storage
         storage.create_snapshot(applied, self.conf_state(), b"")
-        keep_from = applied - CATCHUP_ENTRIES
+        keep_from = applied - keep
         if keep_from > storage.first_index():
             storage.compact(keep_from)

@@ -19,42 +19,58 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import heapq
 import itertools
 import os
 import random
+import socket
 import struct
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+import grpc
 
 from etcdpy.api import errors
-from etcdpy.api.pb.etcdserverpb import raft_internal_pb2, rpc_pb2
+from etcdpy.api.pb.etcdserverpb import raft_internal_pb2, rpc_pb2, rpc_pb2_grpc
 from etcdpy.lease.expiry import run_expiry
 from etcdpy.lease.ids import LeaseIDGenerator
 from etcdpy.lease.lessor import Lessor, NotPrimary, min_lease_ttl
 from etcdpy.mvcc.kvstore import KVStore
 from etcdpy.mvcc.watchable_store import WatchableStore
 from etcdpy.pkg import zaplog
+from etcdpy.raft.errors import ProposalDroppedError
 from etcdpy.raft.raftpb import (
     ConfChange,
     ConfChangeType,
     Entry,
     EntryType,
     HardState,
+    Message,
+    MessageType,
+    Snapshot,
     SnapshotMeta,
+    SoftState,
+    StateType,
 )
 from etcdpy.raft.rawnode import Peer
+from etcdpy.raft.storage import MemoryStorage
 from etcdpy.server import txn
 from etcdpy.server.alarms import AlarmStore
 from etcdpy.server.apply import Applier
 from etcdpy.server.config import ServerConfig
-from etcdpy.server.membership import Cluster, Member, MemberStore
+from etcdpy.server.membership import Cluster, Member, MemberStore, member_id, validate_urls
 from etcdpy.server.metrics import ServerMetrics
-from etcdpy.server.raft_node import RaftNode
+from etcdpy.server.peer_handler import PeerHandler
+from etcdpy.server.raft_node import MAX_SIZE_PER_MSG, RaftNode
+from etcdpy.server.read_index import LinearizableReads
+from etcdpy.server.transport import Transport, TransportConfig, fetch_cluster
 from etcdpy.storage.backend import Backend
 from etcdpy.storage.wal import WAL
 from etcdpy.version import CLUSTER_VERSION, SERVER_VERSION
@@ -65,6 +81,8 @@ log = zaplog.get("etcdserver")
 # How long a proposer waits for its entry to be applied before giving up.
 REQUEST_TIMEOUT = 7.0
 SNAPSHOT_CHUNK_BYTES = 256 * 1024
+# How long a joining member waits for a peer to describe the cluster.
+JOIN_TIMEOUT = 5.0
 # A WAL fsync shorter than this (moving average) is fast: proposals are gathered into batches (see
 # `_gather`), and a batch's save runs on the event loop thread unless more proposals are coming, as
 # a hand-off to the WAL thread, with the GIL hand-offs it brings, costs more than such a wait.
@@ -100,14 +118,21 @@ class EtcdServer:
             self.member: Member = self.cluster.member_by_name(cfg.name)
         except KeyError:
             raise ServerStartError(f"member {cfg.name!r} is not in --initial-cluster") from None
-        if len(self.cluster.members) > 1:
-            raise ServerStartError("multi-member clusters are not supported yet; start a single member")
         self.member.client_urls = list(cfg.advertise_client_urls)
         self._lease_ids = LeaseIDGenerator(self.member.id, int(time.time() * 1000))
         self.cluster_version = ""
         self._waiters: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count((int(time.time() * 1000) & 0xFFFFFFFFFF) << 16)
         self._wake = asyncio.Event()
+        self.transport: Transport | None = None
+        self.leader_changes = 0
+        self._lead = 0
+        self._leader_moved = asyncio.Event()
+        self._leader_elected_at = 0.0  # loop time a leader was last elected
+        # Set when the cluster removed this member: it stops serving (etcd exits).
+        self.removed = asyncio.Event()
+        self._received: dict[int, Path] = {}  # snapshot index -> the leader's database, received
+        self.reads = LinearizableReads(self._request_read_index, self.wait_applied, REQUEST_TIMEOUT)
         # Proposed but not yet handed to the node; the driver hands them over a batch at a time.
         self._proposals: list[tuple[int, bytes]] = []  # (request ID, entry data)
         self._wake_at = 1  # how many proposals must wait before the driver is woken
@@ -144,9 +169,13 @@ class EtcdServer:
         fresh = not WAL.exists(cfg.wal_path)
         election_ticks = max(cfg.election_ms // cfg.heartbeat_ms, 2)
         rand = random.Random()
-        if fresh:
-            if cfg.initial_cluster_state == "existing":
-                raise ServerStartError("joining an existing cluster is not supported yet")
+        if fresh and cfg.initial_cluster_state == "existing":
+            self._join_existing()
+            self.wal = WAL.create(cfg.wal_path, wal_metadata(self.member.id, self.cluster.id))
+            self.wal.read_all()
+            # Nothing to bootstrap: the leader sends the log (or a snapshot) from the start.
+            self.node = RaftNode(self.member.id, MemoryStorage(), 0, election_ticks=election_ticks, rand=rand)
+        elif fresh:
             self.wal = WAL.create(cfg.wal_path, wal_metadata(self.member.id, self.cluster.id))
             self.wal.read_all()
             # As etcd's bootstrap: entries 1..n add the initial members, in term 1.
@@ -182,9 +211,41 @@ class EtcdServer:
                                              "fresh": fresh, "last-index": last_index,
                                              "applied-index": applied})
 
-    async def start(self) -> None:
+    def _join_existing(self) -> None:
+        """--initial-cluster-state existing: learn the cluster from the other members' peer URLs; this
+        member must have been added to it (MemberAdd) with its peer URLs."""
+        others = [u for name, urls in self.cfg.initial_cluster.items() if name != self.cfg.name for u in urls]
+        try:
+            remote = fetch_cluster(others, timeout=JOIN_TIMEOUT)
+        except (OSError, ValueError) as e:
+            raise ServerStartError(f"cannot fetch cluster info from peer urls: {e}") from None
+        mine = set(self.member.peer_urls)
+        me = next((m for m in remote.members if set(m.peer_urls) == mine), None)
+        if me is None:
+            raise ServerStartError(
+                f"this member's peer URLs {sorted(mine)} are not in the cluster {remote.cluster_id:x}; "
+                "add it first with `etcdctl member add`")
+        self.cluster = Cluster(remote.cluster_id, {m.id: m for m in remote.members})
+        self.member = self.cluster.members[me.id]
+        self.member.name = self.cfg.name
+        self.member.client_urls = list(self.cfg.advertise_client_urls)
+
+    async def start(self, peer_sockets: Sequence[socket.socket] = ()) -> None:
+        """Serve the peer port on `peer_sockets` (bound by the caller), start consensus, and return
+        once this member has published itself to the cluster through raft."""
         loop = asyncio.get_running_loop()
+        self.transport = Transport(
+            self.member.id, self.cluster.id, PeerHandler(self), Path(self.cfg.member_dir) / "snap",
+            TransportConfig.for_limits(self.cfg.max_request_bytes, MAX_SIZE_PER_MSG),
+        )
+        for m in self.cluster.members.values():
+            if m.id != self.member.id:
+                self.transport.add_peer(m.id, m.peer_urls)
+        self.transport.start(peer_sockets)
         self._tasks.append(loop.create_task(self._run(), name="raft-loop"))
+        self._tasks.append(loop.create_task(self._tick(), name="raft-ticker"))
+        self._tasks.append(loop.create_task(self.reads.run(), name="read-index"))
+        self._tasks.append(loop.create_task(run_expiry(self.lessor, self._revoke_expired), name="lessor"))
         self.watchable.start()
         self._wake.set()
         # Raft refuses to campaign while committed conf changes are unapplied, and the configuration
@@ -198,21 +259,145 @@ class EtcdServer:
             member_attributes=raft_internal_pb2.MemberAttributes(
                 name=self.member.name, client_urls=self.member.client_urls),
         ))
-        await self.propose(attrs)
-        # Everything before this term is applied now: this member's lessor is the primary.
-        self.lessor.promote(self.cfg.election_ms / 1000)
-        self._tasks.append(loop.create_task(run_expiry(self.lessor, self._revoke_expired), name="lessor"))
-        if not self.cluster_version:
-            await self.propose(InternalRaftRequest(
-                cluster_version_set=raft_internal_pb2.ClusterVersionSetRequest(ver=CLUSTER_VERSION)))
+        while True:  # until a leader commits it: the other members may still be starting
+            try:
+                await self.propose(attrs)
+                break
+            except errors.EtcdError as e:
+                if self._stopping:
+                    raise
+                log.warning("failed to publish local member to cluster through raft", error=str(e))
         log.info("published local member to cluster through raft", **{
             "local-member-id": f"{self.member.id:x}", "cluster-id": f"{self.cluster.id:x}"})
+
+    async def _tick(self) -> None:
+        """One raft tick per --heartbeat-interval."""
+        interval = self.cfg.heartbeat_ms / 1000
+        while True:
+            await asyncio.sleep(interval)
+            self.node.tick()
+            self._wake.set()
+
+    def _on_soft_state(self, soft: SoftState) -> None:
+        """Leadership moved: only the leader's lessor expires leases, and only a leader decides the
+        cluster version (as etcd)."""
+        if soft.lead != self._lead:
+            if soft.lead:
+                self.leader_changes += 1
+                log.info("raft leader elected", **{"local-member-id": f"{self.member.id:x}",
+                                                   "leader-id": f"{soft.lead:x}", "term": self.node.term})
+            else:
+                log.info("raft lost leader", **{"local-member-id": f"{self.member.id:x}",
+                                                "term": self.node.term})
+            self._lead = soft.lead
+            self._leader_moved.set()
+            if soft.lead:
+                self._leader_elected_at = asyncio.get_running_loop().time()
+        if soft.raft_state == StateType.LEADER:
+            if not self.lessor.primary:
+                self.lessor.promote(self.cfg.election_ms / 1000)
+            if not self.cluster_version:
+                task = asyncio.get_running_loop().create_task(self._decide_cluster_version())
+                self._tasks.append(task)
+        elif self.lessor.primary:
+            self.lessor.demote()
+
+    async def _decide_cluster_version(self) -> None:
+        with contextlib.suppress(errors.EtcdError):
+            await self.propose(InternalRaftRequest(
+                cluster_version_set=raft_internal_pb2.ClusterVersionSetRequest(ver=CLUSTER_VERSION)))
+
+    # ---- the peer side ----------------------------------------------------------
+
+    def step(self, msg: Message) -> None:
+        """A message from a peer."""
+        try:
+            self.node.node.step(msg)
+        except ValueError as e:  # a response from a member raft does not know (any more)
+            log.debug("ignored raft message", error=str(e))
+            return
+        self._wake.set()
+
+    def _request_read_index(self, ctx: bytes) -> None:
+        self.node.node.read_index(ctx)
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def receive_snapshot(self, msg: Message, path: Path) -> None:
+        """The leader's database for MsgSnap `msg` is durable at `path`; raft decides whether to use it
+        (it comes back in a Ready's snapshot, installed by `_install_snapshot`)."""
+        if msg.snapshot is None:
+            path.unlink(missing_ok=True)
+            return
+        for old in self._received.values():
+            if old != path:
+                old.unlink(missing_ok=True)
+        self._received = {msg.snapshot.metadata.index: path}
+        self.step(msg)
+
+    def _install_snapshot(self, snap: Snapshot) -> None:
+        """Replace this member's state with the leader's database that came with `snap`."""
+        meta = snap.metadata
+        path = self._received.pop(meta.index, None)
+        if path is None:
+            raise RuntimeError(f"raft installs snapshot {meta.index}, whose database was never received")
+        started = time.monotonic()
+        self.wal.save_snapshot(meta)
+        old_rev = self.kv.rev
+        self.backend.replace(str(path))
+        self.kv.reload()
+        self.lessor.reload()
+        self.alarms.reload()
+        self.watchable.reloaded(old_rev)
+        members, removed = self.member_store.load()
+        self.cluster.members, self.cluster.removed = members, removed
+        if self.member.id in members:
+            self.member = members[self.member.id]
+        if self.transport is not None:
+            for m in members.values():
+                if m.id != self.member.id and self.transport.stats(m.id) is None:
+                    self.transport.add_peer(m.id, m.peer_urls)
+        self.applied_index = meta.index
+        self._since_snapshot = 0
+        took = f"{time.monotonic() - started:.3f}s"
+        log.info("applied snapshot", **{"snapshot-index": meta.index,
+                                        "consistent-index": self.kv.consistent_index, "took": took})
+        self._notify_applied()
+
+    def _open_backend_snapshot(self) -> BinaryIO:
+        return self.backend.copy()
+
+    def removed_from_cluster(self) -> None:
+        if not self.removed.is_set():
+            log.warning("the member has been permanently removed from the cluster")
+            self.removed.set()
+
+    def _send(self, messages: Sequence[Message]) -> None:
+        transport = self.transport
+        if transport is None or not messages:
+            return
+        snaps = [m for m in messages if m.type == MessageType.MsgSnap]
+        if snaps:
+            messages = [m for m in messages if m.type != MessageType.MsgSnap]
+            # As etcd: the snapshot sent is the state applied now (the database copied at send time
+            # holds at least that), with the membership as of now, not raft's older stored one.
+            applied = self.applied_index
+            meta = SnapshotMeta(applied, self.node.storage.term(applied), self.node.conf_state())
+            for m in snaps:
+                transport.send_snapshot(dataclasses.replace(m, snapshot=Snapshot(metadata=meta)),
+                                        self._open_backend_snapshot)
+        transport.send(messages)
+
 
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
         self.lessor.demote()
         await self.watchable.stop()
+        if self.transport is not None:
+            await self.transport.stop()
         for t in self._tasks:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -249,6 +434,16 @@ class EtcdServer:
                 await self._wake.wait()
                 continue
             rd = node.ready()
+            if rd.snapshot is not None:
+                self._install_snapshot(rd.snapshot)
+            if rd.soft_state is not None:
+                self._on_soft_state(rd.soft_state)
+            for rs in rd.read_states:
+                self.reads.answered(rs.request_ctx, rs.index)
+            # A leader may send before its own write is durable (etcd's raft allows it); others not.
+            leading = node.is_leader
+            if leading:
+                self._send(rd.messages)
             saving = None
             took = 0.0
             must_sync = sync and rd.must_sync
@@ -273,6 +468,8 @@ class EtcdServer:
                 # Timed only on this thread: on the WAL thread, waits for the GIL would count too.
                 self._sync_seconds += (took - self._sync_seconds) / 8
             node.persisted(rd)
+            if not leading:
+                self._send(rd.messages)
             self._apply_entries(committed)
             node.advance(rd)
             self._maybe_release_wal()
@@ -364,12 +561,7 @@ class EtcdServer:
                                     **{"expected-duration": f"{warn_after * 1000:.0f}ms"})
                 self.applied_index = entry.index
                 self._since_snapshot += 1
-        applied = self.applied_index
-        queue = self._applied_waiters
-        while queue and queue[0][0] <= applied:
-            reached = heapq.heappop(queue)[2]
-            if not reached.done():
-                reached.set_result(None)
+        self._notify_applied()
         waiters = self._waiters
         for rid, result in results:
             fut = waiters.pop(rid, None)
@@ -378,6 +570,14 @@ class EtcdServer:
                     fut.set_exception(result)
                 else:
                     fut.set_result(result)
+
+    def _notify_applied(self) -> None:
+        applied = self.applied_index
+        queue = self._applied_waiters
+        while queue and queue[0][0] <= applied:
+            reached = heapq.heappop(queue)[2]
+            if not reached.done():
+                reached.set_result(None)
 
     def wait_applied(self, index: int) -> asyncio.Future[None]:
         """Resolves once every entry up to `index` is applied."""
@@ -400,7 +600,7 @@ class EtcdServer:
         self.wal.save_snapshot(SnapshotMeta(index, self.node.storage.term(index), self.node.conf_state()))
         if self.cfg.max_wals > 0:
             self.wal.release_lock_to(index, retain=self.cfg.max_wals)
-        self.node.compact(index)
+        self.node.compact(index, self.cfg.snapshot_catchup_entries)
 
     def _on_cluster_event(self, req: InternalRaftRequest) -> None:
         if req.HasField("cluster_version_set"):
@@ -446,7 +646,26 @@ class EtcdServer:
             return cc.id, e
         self.node.apply_conf_change(cc)
         self.kv.save_consistent_index(index)
+        self._follow_membership(cc)
         return cc.id, self.members()
+
+    def _follow_membership(self, cc: ConfChange) -> None:
+        """Point the transport at the peers the applied change left; stop if it removed this member."""
+        transport = self.transport
+        mid = cc.node_id
+        if mid == self.member.id:
+            if cc.type == ConfChangeType.REMOVE_NODE:
+                self.removed_from_cluster()
+            return
+        if transport is None:
+            return
+        member = self.cluster.members.get(mid)
+        if cc.type == ConfChangeType.REMOVE_NODE:
+            transport.remove_peer(mid)
+        elif member is not None and cc.type == ConfChangeType.UPDATE_NODE:
+            transport.update_peer(mid, member.peer_urls)
+        elif member is not None and transport.stats(mid) is None:
+            transport.add_peer(mid, member.peer_urls)
 
     # ---- requests -------------------------------------------------------------
 
@@ -465,17 +684,41 @@ class EtcdServer:
         proposals.append((rid, data))
         if len(proposals) >= self._wake_at:
             self._wake.set()
-        timer = loop.call_later(REQUEST_TIMEOUT, self._expire, rid)
+        timer = loop.call_later(REQUEST_TIMEOUT, self._expire, rid, loop.time())
         try:
             return await fut
         finally:
             timer.cancel()
 
-    def _expire(self, rid: int) -> None:
+    def _expire(self, rid: int, started: float) -> None:
         fut = self._waiters.pop(rid, None)
         if fut is not None and not fut.done():
             self.failed_proposals += 1
-            fut.set_exception(errors.TIMEOUT)
+            fut.set_exception(self._timeout_error(started))
+
+    def _timeout_error(self, started: float) -> errors.EtcdError:
+        """Which of etcd's timeouts explains a request begun at `started` (loop time) that timed out."""
+        elected = self._leader_elected_at
+        if started < elected < started + 2 * self.cfg.election_ms / 1000:
+            return errors.TIMEOUT_DUE_TO_LEADER_FAIL
+        transport, lead = self.transport, self._lead
+        if transport is None or lead == 0:
+            return errors.TIMEOUT
+        now = asyncio.get_running_loop().time()
+        since = time.monotonic() - (now - started)  # `started` on the transport's clock
+
+        def connected(mid: int) -> bool:
+            active = transport.active_since(mid)
+            return active is not None and active <= since
+
+        if lead == self.member.id:
+            voters = self.cluster.voters()
+            linked = sum(1 for v in voters if v == lead or connected(v))
+            if linked < len(voters) // 2 + 1:
+                return errors.TIMEOUT_DUE_TO_CONNECTION_LOST
+        elif not connected(lead):
+            return errors.TIMEOUT_DUE_TO_CONNECTION_LOST
+        return errors.TIMEOUT
 
     def header(self) -> rpc_pb2.ResponseHeader:
         return rpc_pb2.ResponseHeader(cluster_id=self.cluster.id, member_id=self.member.id,
@@ -490,8 +733,16 @@ class EtcdServer:
         if not header.revision:
             header.revision = self.kv.rev
 
+    async def linearizable(self) -> None:
+        """Return once a local read reflects every write acknowledged before this call (ReadIndex).
+        A lone voter that leads has applied every acknowledged write: nothing to wait for."""
+        node = self.node
+        if not (node.is_leader and node.is_single_voter):
+            await self.reads.barrier()
+
     async def range(self, req: rpc_pb2.RangeRequest) -> rpc_pb2.RangeResponse:
-        # One member: every acknowledged write is applied already, so a local read is linearizable.
+        if not req.serializable:
+            await self.linearizable()
         resp = txn.range(self.kv, req)
         self._stamp(resp.header)
         return resp
@@ -508,6 +759,7 @@ class EtcdServer:
 
     async def txn(self, req: rpc_pb2.TxnRequest) -> rpc_pb2.TxnResponse:
         if _is_read_only(req):
+            await self.linearizable()
             resp = txn.txn(self.kv, req, lease_exists=self.applier.lease_exists)
         else:
             resp = await self.propose(InternalRaftRequest(txn=req))
@@ -561,9 +813,108 @@ class EtcdServer:
                     for a in self.alarms.active()],
         )
 
+    # ---- membership -------------------------------------------------------------
+
+    async def member_add(self, peer_urls: list[str], is_learner: bool) -> rpc_pb2.Member:
+        urls = validate_urls(peer_urls)
+        member = Member(member_id(urls, str(int(time.time()))), "", urls, is_learner=is_learner)
+        self.cluster.check_add(member)
+        if not is_learner:
+            self.cluster.check_quorum_after(self._started_voters(), adding=member.id)
+        kind = ConfChangeType.ADD_LEARNER_NODE if is_learner else ConfChangeType.ADD_NODE
+        await self._propose_conf_change(kind, member.id, member.to_json())
+        return _member_pb(member)
+
+    async def member_remove(self, mid: int) -> None:
+        self.cluster.check_remove(mid)
+        if not self.cluster.members[mid].is_learner:
+            self.cluster.check_quorum_after(self._started_voters() - {mid}, removing=mid)
+        await self._propose_conf_change(ConfChangeType.REMOVE_NODE, mid, b"")
+
+    async def member_update(self, mid: int, peer_urls: list[str]) -> None:
+        urls = validate_urls(peer_urls)
+        self.cluster.check_update(mid, urls)
+        m = self.cluster.members[mid]
+        updated = Member(mid, m.name, urls, m.client_urls, m.is_learner)
+        await self._propose_conf_change(ConfChangeType.UPDATE_NODE, mid, updated.to_json())
+
+    async def member_promote(self, mid: int) -> None:
+        self.cluster.check_promote(mid)
+        if not self.node.is_leader:
+            # Only the leader knows how far the learner got (etcd forwards it to the leader, too).
+            await self._forward_promote(mid)
+            return
+        if not self.node.learner_ready(mid):
+            raise errors.LEARNER_NOT_READY
+        m = self.cluster.members[mid]
+        promoted = Member(mid, m.name, m.peer_urls, m.client_urls, False)
+        await self._propose_conf_change(ConfChangeType.ADD_NODE, mid, promoted.to_json())
+
+    async def move_leader(self, target: int) -> None:
+        """Hand leadership to `target` (raft's leader transfer) and wait until it leads."""
+        if not self.node.is_leader:
+            raise errors.NOT_LEADER
+        member = self.cluster.members.get(target)
+        if member is None or member.is_learner:
+            raise errors.BAD_LEADER_TRANSFEREE
+        if target == self.member.id:
+            return
+        self.node.node.transfer_leader(target)
+        self._wake.set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REQUEST_TIMEOUT
+        while self._lead != target:
+            if loop.time() >= deadline:
+                raise errors.TIMEOUT_LEADER_TRANSFER
+            self._leader_moved.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._leader_moved.wait(), deadline - loop.time())
+
+    async def _forward_promote(self, mid: int) -> None:
+        leader = self.cluster.members.get(self._lead)
+        if leader is None or not leader.client_urls:
+            raise errors.NO_LEADER
+        target = urlsplit(leader.client_urls[0]).netloc
+        async with grpc.aio.insecure_channel(target) as channel:
+            try:
+                await rpc_pb2_grpc.ClusterStub(channel).MemberPromote(
+                    rpc_pb2.MemberPromoteRequest(ID=mid), timeout=REQUEST_TIMEOUT)
+            except grpc.aio.AioRpcError as e:
+                raise errors.BY_MESSAGE.get(e.details() or "", errors.TIMEOUT) from None
+
+    def _started_voters(self) -> set[int]:
+        """Voters that have published themselves, and, seen from a leader, whose stream is up."""
+        started = {m.id for m in self.cluster.members.values() if m.started and not m.is_learner}
+        transport = self.transport
+        if self.node.is_leader and transport is not None:
+            started = {m for m in started if m == self.member.id or transport.active_since(m) is not None}
+        return started
+
+    async def _propose_conf_change(self, kind: ConfChangeType, mid: int, context: bytes) -> Any:
+        """Propose a membership change and wait for it to be applied here; its result, or its error."""
+        if self._stopping:
+            raise errors.STOPPED
+        rid = next(self._ids)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._waiters[rid] = fut
+        timer = loop.call_later(REQUEST_TIMEOUT, self._expire, rid, loop.time())
+        try:
+            cc = ConfChange(kind, mid, context, rid)
+            while not fut.done():
+                try:
+                    self.node.node.propose_conf_change(cc)
+                    self._wake.set()
+                    break
+                except ProposalDroppedError:
+                    await asyncio.sleep(0.1)  # no leader yet: raft takes it once there is one
+            return await fut
+        finally:
+            timer.cancel()
+            self._waiters.pop(rid, None)
+
     def members(self) -> list[rpc_pb2.Member]:
-        return [rpc_pb2.Member(ID=m.id, name=m.name, peerURLs=m.peer_urls, clientURLs=m.client_urls,
-                               isLearner=m.is_learner) for m in self.cluster.members.values()]
+        return [_member_pb(m) for m in self.cluster.members.values()]
 
     # ---- maintenance ---------------------------------------------------------
 
@@ -605,6 +956,11 @@ class EtcdServer:
                 yield rpc_pb2.SnapshotResponse(header=header, remaining_bytes=snap.remaining, blob=chunk)
         yield rpc_pb2.SnapshotResponse(header=header, remaining_bytes=0, blob=digest.digest())
         log.info("sent database snapshot to client", **{"total-bytes": snap.size})
+
+
+def _member_pb(m: Member) -> rpc_pb2.Member:
+    return rpc_pb2.Member(ID=m.id, name=m.name, peerURLs=m.peer_urls, clientURLs=m.client_urls,
+                          isLearner=m.is_learner)
 
 
 def _is_read_only(req: rpc_pb2.TxnRequest) -> bool:

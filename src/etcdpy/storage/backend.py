@@ -40,7 +40,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any, BinaryIO, Self, cast
 
 import lmdb
 
@@ -248,16 +248,31 @@ class Backend:
 
     def snapshot(self, chunk_size: int = 1 << 20) -> Snapshot:
         """A compacted copy of the current contents, as of this call; it opens as a Backend."""
-        # Closed by the Snapshot once streamed; unlinked from the start.
+        file = self.copy()  # closed by the Snapshot once streamed
+        return Snapshot(file, os.fstat(file.fileno()).st_size, chunk_size)
+
+    def copy(self) -> BinaryIO:
+        """A compacted copy of the current contents in an unnamed temporary file, positioned at 0."""
         file = tempfile.TemporaryFile(dir=os.path.dirname(os.path.abspath(self._path)), buffering=0)  # noqa: SIM115
         try:
             self._env.copyfd(file.fileno(), compact=True)
-            size = os.fstat(file.fileno()).st_size
             file.seek(0)
         except BaseException:
             file.close()
             raise
-        return Snapshot(file, size, chunk_size)
+        return cast(BinaryIO, file)
+
+    def replace(self, path: str) -> None:
+        """Take the database file at `path` (a copy of another backend, durable) as this backend's
+        content, atomically: the file is renamed over this one and reopened. No transaction may be open."""
+        if self._writer is not None or self._batch is not None:
+            raise RuntimeError("cannot replace the backend during a write transaction")
+        self._env.close()
+        try:
+            os.replace(path, self._path)
+            _fsync_dir(os.path.dirname(os.path.abspath(self._path)))
+        finally:
+            self._open()
 
     def defrag(self) -> None:
         """Rewrite the file without free pages, atomically replace it, and reopen.

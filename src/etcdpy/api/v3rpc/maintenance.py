@@ -17,6 +17,12 @@ class MaintenanceService(_Base):  # type: ignore[misc,valid-type]
         self._server = server
 
     @unary
+    async def MoveLeader(self, request: rpc_pb2.MoveLeaderRequest, context: Context
+                         ) -> rpc_pb2.MoveLeaderResponse:
+        await self._server.move_leader(request.targetID)
+        return rpc_pb2.MoveLeaderResponse(header=self._server.header())
+
+    @unary
     async def Status(self, request: rpc_pb2.StatusRequest, context: Context
                      ) -> rpc_pb2.StatusResponse:
         return self._server.status()

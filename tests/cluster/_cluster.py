@@ -1,0 +1,104 @@
+"""Clusters of real `etcd` processes on loopback, started as etcd's docs start them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.servers import EtcdProcess, free_port, reference_etcdctl, wait_until
+
+
+@dataclass
+class Cluster:
+    members: list[EtcdProcess]
+
+    @property
+    def endpoints(self) -> str:
+        return ",".join(m.endpoint for m in self.members)
+
+    def etcdctl(self, *args: str, endpoints: str | None = None, check: bool = True) -> str:
+        """Run the real etcdctl 3.5.1; its stdout."""
+        done = subprocess.run([reference_etcdctl(), f"--endpoints={endpoints or self.endpoints}", *args],
+                              capture_output=True, text=True, timeout=30)
+        if check and done.returncode != 0:
+            raise AssertionError(f"etcdctl {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+        return done.stdout
+
+    def status(self, member: EtcdProcess) -> dict[str, object] | None:
+        """`endpoint status -w json` of one member, None if it does not answer."""
+        done = subprocess.run([reference_etcdctl(), f"--endpoints={member.endpoint}", "endpoint", "status",
+                               "-w", "json", "--command-timeout=2s"], capture_output=True, text=True,
+                              timeout=30)
+        if done.returncode != 0:
+            return None
+        rows = json.loads(done.stdout)
+        return dict(rows[0]["Status"])
+
+    def leaders(self, members: list[EtcdProcess] | None = None) -> set[int]:
+        """The leader IDs the given (default: all) members report; empty if any does not answer."""
+        seen = set()
+        for m in members or self.members:
+            st = self.status(m)
+            if st is None:
+                return set()
+            header = st["header"]
+            assert isinstance(header, dict)
+            seen.add(int(str(st["leader"])) if st.get("leader") else 0)
+        return seen
+
+    def wait_one_leader(
+        self, members: list[EtcdProcess] | None = None, timeout: float = 30, not_id: int = 0
+    ) -> int:
+        """Poll until every given member names the same, non-zero leader (other than `not_id`);
+        return its ID."""
+        found: list[int] = []
+
+        def agreed() -> bool:
+            seen = self.leaders(members)
+            if len(seen) == 1 and 0 not in seen and not_id not in seen:
+                found[:] = list(seen)
+                return True
+            return False
+
+        wait_until(agreed, timeout, "one leader that every member names")
+        return found[0]
+
+    def member_by_id(self, member_id: int) -> EtcdProcess:
+        for m in self.members:
+            st = self.status(m)
+            if st is not None:
+                header = st["header"]
+                assert isinstance(header, dict)
+                if int(str(header["member_id"])) == member_id:
+                    return m
+        raise KeyError(f"{member_id:x}")
+
+
+@contextlib.contextmanager
+def running_cluster(
+    kind: str, tmp: Path, size: int, token: str = "etcd-cluster-1", extra_args: tuple[str, ...] = ()
+) -> Iterator[Cluster]:
+    """`size` members named node1..nodeN with --initial-cluster-state new, all started at once (a
+    member alone cannot become ready: it waits for a quorum), stopped at the end."""
+    peers = [free_port() for _ in range(size)]
+    initial = ",".join(f"node{i + 1}=http://127.0.0.1:{p}" for i, p in enumerate(peers))
+    members = [
+        EtcdProcess(kind, tmp / f"node{i + 1}.etcd", name=f"node{i + 1}", peer_port=peers[i],
+                    initial_cluster=initial,
+                    extra_args=["--initial-cluster-token", token, "--initial-cluster-state", "new",
+                                *extra_args])
+        for i in range(size)
+    ]
+    try:
+        for m in members:
+            m.start(wait=False)
+        for m in members:
+            m.wait_ready(timeout=60)
+        yield Cluster(members)
+    finally:
+        for m in members:
+            m.stop()

@@ -1,0 +1,1 @@
+"""Datadriven interaction scripts for the Raft core (etcd-io/raft testdata style)."""
