@@ -6,7 +6,7 @@ persist / send / apply what it says, then advance(ready) before taking the next 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from etcdpy.raft.config import Config
@@ -85,8 +85,13 @@ class RawNode:
 
     def propose(self, data: bytes) -> None:
         """Raises ProposalDroppedError when the proposal cannot be appended or forwarded."""
+        self.propose_batch((data,))
+
+    def propose_batch(self, datas: Sequence[bytes]) -> None:
+        """Propose several entries in one message: appended (or dropped) together, in order."""
         r = self.raft
-        r.step(Message(MessageType.MsgProp, NONE, r.id, entries=(Entry(0, 0, EntryType.NORMAL, data),)))
+        normal = EntryType.NORMAL
+        r.step(Message(MessageType.MsgProp, NONE, r.id, entries=tuple(Entry(0, 0, normal, d) for d in datas)))
 
     def propose_conf_change(self, cc: ConfChange | ConfChangeV2) -> None:
         """Propose a membership change. While another one may be unapplied, the leader appends it as an

@@ -102,10 +102,11 @@ class RaftNode:
     def campaign(self) -> None:
         self.node.campaign()
 
-    def propose(self, data: bytes) -> bool:
-        """Append `data` to the log if there is a leader to take it; False if raft dropped it."""
+    def propose(self, datas: Sequence[bytes]) -> bool:
+        """Append entries of `datas` to the log if there is a leader to take them; False if raft
+        dropped them (all of them: a batch is taken or dropped whole)."""
         try:
-            self.node.propose(data)
+            self.node.propose_batch(datas)
         except ProposalDroppedError:
             return False
         return True

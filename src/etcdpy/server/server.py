@@ -477,13 +477,11 @@ class EtcdServer:
     def _hand_over_proposals(self) -> None:
         """Give the node what was proposed since its last turn. What raft drops for want of a leader
         waits for one, unless its proposer has given up meanwhile."""
-        kept = []
         waiters = self._waiters
-        node = self.node
-        for rid, data in self._proposals:
-            if rid in waiters and not node.propose(data):
-                kept.append((rid, data))
-        self._proposals[:] = kept
+        live = [p for p in self._proposals if p[0] in waiters]
+        if live and self.node.propose([data for _, data in live]):
+            live = []
+        self._proposals[:] = live
 
     async def _gather(self, last_batch: int) -> bool:
         """Let proposals gather so that one WAL write and fsync serves many of them; returns whether
