@@ -136,12 +136,16 @@ class RawNode:
 
     def has_ready(self) -> bool:
         r = self.raft
-        if r.soft_state() != self._prev_soft:
-            return True
-        hs = r.hard_state()
-        if not hs.is_empty() and hs != self._prev_hard:
+        soft = self._prev_soft
+        if r.lead != soft.lead or r.state != soft.raft_state:
             return True
         log = r.log
+        hard = self._prev_hard
+        # The hard state changed (an all-zero one never counts).
+        if (r.term != hard.term or r.vote != hard.vote or log.committed != hard.commit) and (
+            r.term or r.vote or log.committed
+        ):
+            return True
         return bool(
             log.unstable.snapshot is not None
             or r.msgs
