@@ -7,7 +7,8 @@ bench/results/<timestamp>.json. With --check-perf LOAD it instead runs the real
 `etcdctl check perf --load=LOAD` against each target and prints PASS/FAIL.
 
 examples:
-    python bench/run.py --quick                        # all targets, all workloads, ~1 minute
+    python bench/run.py --quick                        # all targets, all workloads, a few minutes
+    python bench/run.py --quick --targets etcdpy,etcdpy-3 --workloads put-1client,put-1000clients
     python bench/run.py --targets reference,noop --workloads put-1client,range-s
     python bench/run.py --markdown                     # full run: etcd's documented request counts
     python bench/run.py --check-perf m --targets reference,etcdpy
@@ -34,7 +35,7 @@ sys.path.insert(0, str(layout.SRC_DIR))
 from benchkit import report, results, tools
 from benchkit.checkperf import LOADS, check_target
 from benchkit.runner import Runner, Workdir
-from benchkit.targets import TARGETS
+from benchkit.targets import CLUSTER_MEMBERS, TARGETS
 from benchkit.workloads import WORKLOADS
 
 DEFAULT_SCALE = 1.0
@@ -139,6 +140,9 @@ def _list(scale: float) -> None:
     print(f"workloads (totals at --scale {scale:g}):")
     for w in WORKLOADS.values():
         print(f"  {w.name:16} {w.description}\n  {'':16} benchmark {' '.join(w.args(scale))}")
+        on_cluster = w.args(scale, CLUSTER_MEMBERS)
+        if on_cluster != w.args(scale):
+            print(f"  {'':16} on a cluster: benchmark {' '.join(on_cluster)}")
 
 
 def _run(args: argparse.Namespace, workdir: Workdir, meta: dict[str, Any]) -> tuple[Outcomes, int]:

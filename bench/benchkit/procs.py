@@ -46,12 +46,14 @@ class Process:
         """None while the process runs, its exit status once it has exited."""
         return self._popen.poll()
 
-    def stop(self, grace: float = STOP_GRACE_SECS) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds; returns once the process is reaped."""
-        if self._popen.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._popen.pid, signal.SIGTERM)
+    def terminate(self) -> None:
+        """SIGTERM without waiting (several processes can then shut down at once); see reap()."""
+        if self._popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._popen.pid, signal.SIGTERM)
+
+    def reap(self, grace: float = STOP_GRACE_SECS) -> None:
+        """Wait up to `grace` seconds for the process to exit, then SIGKILL it; returns once it is reaped."""
         try:
             self._popen.wait(timeout=grace)
         except subprocess.TimeoutExpired:

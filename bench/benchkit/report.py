@@ -1,15 +1,23 @@
 """Rendering a run's results as a plain-text table (terminal) or a markdown table (README).
 
 Rows are grouped by workload, targets in run order. Ratio columns divide the row's requests/s by
-the baseline target's on the same workload (see results.BASELINES)."""
+the baseline target's on the same workload (see results.ratio_baselines)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .results import BASELINES, CheckPerfResult, WorkloadResult, throughput_ratios
+from .results import RATIO_COLUMNS, CheckPerfResult, WorkloadResult, ratio_baselines, throughput_ratios
 
-_HEADERS = ["workload", "target", "req/s", "p50 ms", "p99 ms", "failed reqs", *(f"vs {b}" for b in BASELINES)]
+_HEADERS = [
+    "workload",
+    "target",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "failed reqs",
+    *(f"vs {c}" for c in RATIO_COLUMNS),
+]
 _RIGHT_ALIGNED = set(range(2, len(_HEADERS)))
 _NOTE_CHARS = 300
 
@@ -39,6 +47,7 @@ def _rows(results: Sequence[WorkloadResult]) -> tuple[list[list[str]], list[str]
         else:
             throughput = "-" if rps is None else f"{rps:,.0f}"
         row_ratios = ratios.get((r.workload, r.target), {})
+        baselines = ratio_baselines(r.target)
         rows.append(
             [
                 r.workload,
@@ -47,10 +56,15 @@ def _rows(results: Sequence[WorkloadResult]) -> tuple[list[list[str]], list[str]
                 _ms(m.p50_secs if m else None),
                 _ms(m.p99_secs if m else None),
                 str(m.error_count) if m and m.error_count else "",
-                *(f"{row_ratios[b]:.2f}x" if b in row_ratios else "" for b in BASELINES),
+                *(_ratio(row_ratios, baselines.get(c)) for c in RATIO_COLUMNS),
             ]
         )
     return rows, [f"({number}) {note}" for note, number in notes.items()]
+
+
+def _ratio(row_ratios: dict[str, float], baseline: str | None) -> str:
+    value = None if baseline is None else row_ratios.get(baseline)
+    return "" if value is None else f"{value:.2f}x"
 
 
 def summary_line(result: WorkloadResult) -> str:

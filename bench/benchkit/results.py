@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -18,8 +19,39 @@ from typing import Any
 from .layout import REPO_ROOT
 from .parse import Measurement
 
-# Each row's requests/s is divided by these targets' requests/s on the same workload.
+# Each row's requests/s is divided by these targets' requests/s on the same workload (by their
+# cluster of the row's size for a cluster row: etcdpy-3 is compared with reference-3).
 BASELINES = ("reference", "noop", "noop-port")
+# The column comparing a cluster with one member of the same implementation (etcdpy-3 / etcdpy).
+SINGLE_MEMBER = "1 member"
+RATIO_COLUMNS = (*BASELINES, SINGLE_MEMBER)
+# Target names follow one invariant: "<base>-<n>" (n > 1) is the n-member cluster of
+# target <base>; any other name is one server.
+_CLUSTER_NAME = re.compile(r"^(?P<base>.+)-(?P<members>[0-9]+)$")
+
+
+def cluster_name(base: str, members: int) -> str:
+    """The name of the `members`-member cluster of target `base` (`base` itself for one member)."""
+    return base if members == 1 else f"{base}-{members}"
+
+
+def split_cluster_name(target: str) -> tuple[str, int]:
+    """(base target, member count): ("etcdpy", 3) for "etcdpy-3", ("noop-port", 1) for "noop-port"."""
+    m = _CLUSTER_NAME.match(target)
+    if m is None or int(m["members"]) < 2:
+        return target, 1
+    return m["base"], int(m["members"])
+
+
+def ratio_baselines(target: str) -> dict[str, str]:
+    """Ratio column -> the target whose requests/s divides this target's in that column: each of
+    BASELINES at this target's member count, and for a cluster its base target under SINGLE_MEMBER.
+    A target is never its own baseline."""
+    base, members = split_cluster_name(target)
+    columns = {b: cluster_name(b, members) for b in BASELINES}
+    if members > 1:
+        columns[SINGLE_MEMBER] = base
+    return {column: t for column, t in columns.items() if t != target}
 
 
 @dataclass
@@ -69,23 +101,26 @@ def median_of_rounds(results: Sequence[WorkloadResult]) -> list[WorkloadResult]:
             chosen.append(runs[0])
             continue
         median = ok[(len(ok) - 1) // 2]
-        chosen.append(dataclasses.replace(median, rounds=[r.requests_per_sec or 0.0 for r in runs
-                                                          if r.requests_per_sec is not None]))
+        chosen.append(
+            dataclasses.replace(
+                median, rounds=[r.requests_per_sec or 0.0 for r in runs if r.requests_per_sec is not None]
+            )
+        )
     return chosen
 
 
 def throughput_ratios(results: Sequence[WorkloadResult]) -> dict[tuple[str, str], dict[str, float]]:
-    """(workload, target) -> {baseline: requests/s of target / requests/s of baseline}, for every
-    baseline other than the target itself with a valid measurement on that workload."""
+    """(workload, target) -> {baseline target: requests/s of target / requests/s of baseline}, for
+    every baseline of ratio_baselines(target) with a valid measurement on that workload."""
     rps = {(r.workload, r.target): r.requests_per_sec for r in results}
     ratios: dict[tuple[str, str], dict[str, float]] = {}
     for (workload, target), value in rps.items():
         if value is None:
             continue
         row = {}
-        for base in BASELINES:
+        for base in ratio_baselines(target).values():
             base_value = rps.get((workload, base))
-            if base != target and base_value:
+            if base_value:
                 row[base] = value / base_value
         ratios[(workload, target)] = row
     return ratios

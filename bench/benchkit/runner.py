@@ -68,20 +68,20 @@ class Runner:
             target.stop()
         return results
 
-    def _argv(self, workload: Workload, endpoints: Sequence[str]) -> list[str]:
+    def _argv(self, workload: Workload, target: Target, endpoints: Sequence[str]) -> list[str]:
         return [
             str(self._benchmark),
             f"--endpoints={','.join(endpoints)}",
             f"--dial-timeout={DIAL_TIMEOUT}",
             "--precise",
-            *workload.args(self._scale),
+            *workload.args(self._scale, target.members),
         ]
 
     def _result(self, workload: Workload, target: Target) -> WorkloadResult:
         return WorkloadResult(
             workload=workload.name,
             target=target.name,
-            command=workload.args(self._scale),
+            command=workload.args(self._scale, target.members),
             total_requests=workload.total(self._scale),
         )
 
@@ -99,7 +99,7 @@ class Runner:
                 workload.setup(endpoints)
             self._load(
                 result,
-                self._argv(workload, endpoints),
+                self._argv(workload, target, endpoints),
                 target,
                 self._workdir.root / f"benchmark-{target.name}-{workload.name}.log",
             )

@@ -2,7 +2,9 @@
 (op-guide/performance.md) times the run's --scale.
 
 Adding a workload means one more Workload in WORKLOADS; `setup` prepares the target's data
-(it gets the target's endpoints) before the load tool starts.
+(it gets the target's endpoints) before the load tool starts. On a cluster the load tool gets every
+member's endpoint and spreads its connections over them, except for a `leader_only` workload, which
+it sends to the leader alone (--target-leader), as etcd's guide measures a single client.
 """
 
 from __future__ import annotations
@@ -26,14 +28,17 @@ class Workload:
     command: tuple[str, ...]  # benchmark subcommand and its flags, without --total
     base_total: int
     setup: Callable[[Sequence[str]], None] | None = None
+    leader_only: bool = False
 
     def total(self, scale: float) -> int:
         """Requests at `scale`; at least one per client so every client takes part."""
         return max(self.clients, round(self.base_total * scale))
 
-    def args(self, scale: float) -> list[str]:
-        """benchmark's arguments after the global connection flags."""
+    def args(self, scale: float, members: int = 1) -> list[str]:
+        """benchmark's arguments after --endpoints and the harness's own flags, for a target of
+        `members` servers."""
         return [
+            *(["--target-leader"] if self.leader_only and members > 1 else []),
             f"--conns={self.conns}",
             f"--clients={self.clients}",
             *self.command,
@@ -50,7 +55,15 @@ _PUT = ("put", "--key-size=8", "--sequential-keys", "--val-size=256")
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (
-        Workload("put-1client", "put, 1 client over 1 connection", 1, 1, _PUT, 10_000),
+        Workload(
+            "put-1client",
+            "put, 1 client over 1 connection (to the leader)",
+            1,
+            1,
+            _PUT,
+            10_000,
+            leader_only=True,
+        ),
         Workload("put-1000clients", "put, 1000 clients over 100 connections", 100, 1000, _PUT, 100_000),
         Workload(
             "range-l",

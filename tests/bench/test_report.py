@@ -54,6 +54,9 @@ def test_text_table_groups_by_workload_and_explains_failures() -> None:
         "noop",
         "vs",
         "noop-port",
+        "vs",
+        "1",
+        "member",
     ]
     put_rows = [line.split() for line in lines[2:5]]
     assert [row[1] for row in put_rows] == ["reference", "etcdpy", "noop"]
@@ -93,11 +96,78 @@ def test_rows_failing_the_same_way_share_a_note() -> None:
 
 def test_median_of_rounds_keeps_the_middle_round_and_every_rate() -> None:
     failed = WorkloadResult("put", "etcdpy", ["put"], 100, failure="died")
-    rounds = [_ok("put", "etcdpy", 300.0), failed, _ok("put", "etcdpy", 100.0), _ok("put", "etcdpy", 200.0),
-              _ok("put", "noop", 50.0), _ok("put", "noop", 70.0)]
+    rounds = [
+        _ok("put", "etcdpy", 300.0),
+        failed,
+        _ok("put", "etcdpy", 100.0),
+        _ok("put", "etcdpy", 200.0),
+        _ok("put", "noop", 50.0),
+        _ok("put", "noop", 70.0),
+    ]
     chosen = results.median_of_rounds(rounds)
     assert [(r.target, r.requests_per_sec, r.rounds) for r in chosen] == [
         ("etcdpy", 200.0, [300.0, 100.0, 200.0]),
         ("noop", 50.0, [50.0, 70.0]),
     ]
     assert results.median_of_rounds([failed]) == [failed]
+
+
+def _cluster_runs() -> list[WorkloadResult]:
+    return [
+        _ok("put", "reference", 1000.0),
+        _ok("put", "etcdpy", 400.0),
+        _ok("put", "reference-3", 600.0),
+        _ok("put", "etcdpy-3", 300.0),
+        _ok("put", "noop", 500.0),
+    ]
+
+
+def test_cluster_baselines_are_the_same_size_and_the_single_member() -> None:
+    assert results.split_cluster_name("etcdpy-3") == ("etcdpy", 3)
+    assert results.split_cluster_name("noop-port") == ("noop-port", 1)
+    assert results.split_cluster_name("odd-1") == ("odd-1", 1)
+    assert results.cluster_name("etcdpy", 3) == "etcdpy-3"
+    assert results.cluster_name("etcdpy", 1) == "etcdpy"
+    assert results.ratio_baselines("etcdpy-3") == {
+        "reference": "reference-3",
+        "noop": "noop-3",
+        "noop-port": "noop-port-3",
+        "1 member": "etcdpy",
+    }
+    assert results.ratio_baselines("reference-3") == {
+        "noop": "noop-3",
+        "noop-port": "noop-port-3",
+        "1 member": "reference",
+    }
+    assert results.ratio_baselines("etcdpy") == {
+        "reference": "reference",
+        "noop": "noop",
+        "noop-port": "noop-port",
+    }
+
+
+def test_cluster_ratios() -> None:
+    ratios = results.throughput_ratios(_cluster_runs())
+    assert ratios[("put", "etcdpy-3")] == {"reference-3": pytest.approx(0.5), "etcdpy": pytest.approx(0.75)}
+    assert ratios[("put", "reference-3")] == {"reference": pytest.approx(0.6)}
+    # A single server is never compared with a cluster.
+    assert ratios[("put", "etcdpy")] == {"reference": pytest.approx(0.4), "noop": pytest.approx(0.8)}
+
+
+def test_cluster_rows_fill_the_one_member_column() -> None:
+    rows = {line.split()[1]: line.split()[2:] for line in report.text_table(_cluster_runs()).splitlines()[2:]}
+    # req/s, p50, p99, then the ratio cells that are present (failed reqs is empty).
+    assert rows["etcdpy-3"] == ["300", "1.00", "2.00", "0.50x", "0.75x"]
+    assert rows["reference-3"] == ["600", "1.00", "2.00", "0.60x"]
+    md = report.markdown_table(_cluster_runs()).splitlines()
+    assert md[0].endswith("| vs noop-port | vs 1 member |")
+    etcdpy_3 = next(line for line in md if "| etcdpy-3 |" in line)
+    assert etcdpy_3.endswith("| 0.50x |  |  | 0.75x |")
+
+
+def test_json_keeps_cluster_ratios_by_baseline_target(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    results.write_json(path, {}, _cluster_runs(), [])
+    doc = json.loads(path.read_text())
+    row = next(r for r in doc["results"] if r["target"] == "etcdpy-3")
+    assert row["ratios"] == {"reference-3": 0.5, "etcdpy": 0.75}

@@ -17,7 +17,6 @@ from bench.benchkit.layout import BENCH_DIR
 RUN_TIMEOUT_SECS = 240
 
 
-
 def setup_module() -> None:
     assert tools.BENCHMARK_DEFAULT.exists(), (
         f"etcd's benchmark tool is not at {tools.BENCHMARK_DEFAULT}: scripts/test.sh builds it"
@@ -64,3 +63,12 @@ def test_reference_against_noop(tmp_path: Path) -> None:
     assert by_target["reference"]["failure"] is None
     assert set(by_target["reference"]["ratios"]) == {"noop"}
     assert set(by_target["noop"]["ratios"]) == {"reference"}
+
+
+@pytest.mark.reference
+def test_reference_cluster_against_its_single_member(tmp_path: Path) -> None:
+    _, doc = _run(tmp_path, "--targets", "reference,reference-3", "--workloads", "put-1client")
+    by_target = {r["target"]: r for r in doc["results"]}
+    assert by_target["reference-3"]["failure"] is None
+    assert by_target["reference-3"]["command"][0] == "--target-leader"
+    assert set(by_target["reference-3"]["ratios"]) == {"reference"}
