@@ -8,9 +8,12 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import uvloop
 
 from etcdpy.raft import raftpb
 from etcdpy.server.membership import Member
@@ -18,6 +21,8 @@ from etcdpy.server.transport import Transport, TransportConfig
 from etcdpy.server.transport.framing import PROTOCOL_VERSION, VERDICT_SIZE, Hello, Kind, Verdict
 
 CLUSTER_ID = 0x1C0FFEE
+# The member runs on uvloop; tests of the core behaviour run on both loops.
+LOOPS = ("asyncio", "uvloop")
 # Fast reconnects so that tests finish in milliseconds, not seconds.
 FAST = TransportConfig(backoff_min=0.01, backoff_max=0.05, dial_timeout=1.0, handshake_timeout=2.0)
 
@@ -58,6 +63,13 @@ class Recorder:
 
     def cluster_version(self) -> str | None:
         return self.version
+
+
+def run(coro: Coroutine[Any, Any, None], loop: str = "asyncio") -> None:
+    """Run a test scenario on a fresh event loop of the given kind."""
+    factory = uvloop.new_event_loop if loop == "uvloop" else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(coro)
 
 
 def listening_socket(port: int = 0) -> socket.socket:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,9 +29,11 @@ from etcdpy.server.transport import Transport, TransportConfig
 from etcdpy.server.transport.codec import encode_message
 from tests.transport._harness import listening_socket
 
-ACK_EVERY = 256
-WINDOW = 2048
+ACK_EVERY = 64
+WINDOW = 2048  # messages
+WINDOW_BYTES = 16 << 20  # and bytes: well inside the transport's per-peer queue bound
 BURST = 64
+SNAPSHOT_MIB = 128
 CLUSTER = 0xBE7C4
 
 
@@ -39,6 +43,7 @@ class _Counter:
     def __init__(self) -> None:
         self.transport: Transport | None = None
         self.count = 0
+        self.snapshot_ok: bool | None = None
 
     def on_message(self, msg: raftpb.Message) -> None:
         self.count += 1
@@ -46,9 +51,13 @@ class _Counter:
             ack = raftpb.Message(raftpb.MessageType.MsgAppResp, 1, 2, term=1, index=self.count)
             self.transport.send([ack])
 
-    def on_snapshot(self, msg: raftpb.Message, path: Path) -> None: ...
+    def on_snapshot(self, msg: raftpb.Message, path: Path) -> None:
+        path.unlink()
+
     def report_unreachable(self, peer_id: int) -> None: ...
-    def report_snapshot(self, peer_id: int, ok: bool) -> None: ...
+    def report_snapshot(self, peer_id: int, ok: bool) -> None:
+        self.snapshot_ok = ok
+
     def report_removed(self, peer_id: int) -> None: ...
     def is_removed(self, member_id: int) -> bool:
         return False
@@ -111,18 +120,20 @@ async def _run_sender(sender: _Sender, t1: Transport, seconds: float) -> None:
         stats = t1.stats(2)
         assert stats is not None
         base_sent, base_writes, base_drop = stats.sent_messages, stats.sent_writes, stats.dropped_messages
+        window = max(ACK_EVERY + BURST, min(WINDOW, int(WINDOW_BYTES / size)))
         sent = 0
         start = time.perf_counter()
         deadline = start + seconds
         while time.perf_counter() < deadline:
-            while sent - (sender.acked - base_sent) > WINDOW - BURST:
+            while sent - (sender.acked - base_sent) > window - BURST:
                 sender.wake.clear()
                 await sender.wake.wait()
             offset = (sent // BURST) % 8 * BURST
             t1.send(pool[offset : offset + BURST])
             sent += BURST
             await asyncio.sleep(0)
-        while sender.acked - base_sent < sent - sent % ACK_EVERY:
+        # Acknowledgements come at multiples of ACK_EVERY of the receiver's running count.
+        while sender.acked < (base_sent + sent) // ACK_EVERY * ACK_EVERY:
             sender.wake.clear()
             await sender.wake.wait()
         elapsed = time.perf_counter() - start
@@ -133,9 +144,25 @@ async def _run_sender(sender: _Sender, t1: Transport, seconds: float) -> None:
             f"   ({size:,.0f} B/frame, {delivered / max(writes, 1):.1f} frames/write,"
             f" {stats.dropped_messages - base_drop} dropped)"
         )
-        # Settle the acknowledgement count exactly on the total for the next scenario.
-        sender.acked = base_sent + sent
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # let the last messages land before the next scenario's counters are read
+    await _run_snapshot(sender, t1)
+
+
+async def _run_snapshot(sender: _Sender, t1: Transport) -> None:
+    with tempfile.NamedTemporaryFile() as db:
+        for _ in range(SNAPSHOT_MIB):
+            db.write(os.urandom(1 << 20))
+        db.flush()
+        meta = raftpb.SnapshotMeta(index=1, term=1, conf_state=raftpb.ConfState(voters=(1, 2)))
+        msg = raftpb.Message(raftpb.MessageType.MsgSnap, 2, 1, term=1, snapshot=raftpb.Snapshot(b"", meta))
+        start = time.perf_counter()
+        t1.send_snapshot(msg, lambda: open(db.name, "rb"))  # noqa: SIM115 (the transport closes it)
+        while sender.snapshot_ok is None:
+            await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - start
+        rate = SNAPSHOT_MIB * (1 << 20) / elapsed / 1e6
+        name = f"snapshot of {SNAPSHOT_MIB} MiB"
+        print(f"{name:<30} {rate:>28.1f} MB/s   (ok={sender.snapshot_ok}; hashed, written, fsync'd)")
 
 
 def _config() -> TransportConfig:
@@ -226,6 +253,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--serve", nargs=2, type=int, metavar=("PORT", "PEER_PORT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    logging.getLogger("etcdpy").setLevel(logging.ERROR)  # peers coming and going are expected here
     if args.serve:
         _run(_serve(*args.serve), args.loop)
         return

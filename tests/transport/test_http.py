@@ -13,7 +13,16 @@ from etcdpy.server.membership import Member
 from etcdpy.server.transport import fetch_cluster
 from etcdpy.server.transport.peer_http import members_json
 from tests.servers import running
-from tests.transport._harness import Node, dead_url, heartbeat, start_cluster, stop_all, wait_until
+from tests.transport._harness import (
+    LOOPS,
+    Node,
+    dead_url,
+    heartbeat,
+    run,
+    start_cluster,
+    stop_all,
+    wait_until,
+)
 
 
 def _get(node: Node, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -26,7 +35,8 @@ def _get(node: Node, method: str, path: str) -> tuple[int, dict[str, str], bytes
         conn.close()
 
 
-def test_members_and_version_are_served_beside_the_streams(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_members_and_version_are_served_beside_the_streams(tmp_path: Path, loop: str) -> None:
     async def scenario() -> None:
         n1, n2 = nodes = await start_cluster(tmp_path, [0x8E9E05C52164694D, 2])
         n1.handler.members_list[1] = Member(2, "", ["http://127.0.0.1:1"], is_learner=True)
@@ -57,7 +67,7 @@ def test_members_and_version_are_served_beside_the_streams(tmp_path: Path) -> No
         finally:
             await stop_all(nodes)
 
-    asyncio.run(scenario())
+    run(scenario(), loop)
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(tmp_path: Path) -> None:

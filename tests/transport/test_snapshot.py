@@ -10,16 +10,20 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
+import pytest
+
 from etcdpy.raft import raftpb
 from etcdpy.server.transport import snapshot_file_name
 from etcdpy.server.transport.codec import encode_message
 from etcdpy.server.transport.framing import FRAME_HEADER, SNAPSHOT_FAILED, Kind, Status
 from tests.transport._harness import (
+    LOOPS,
     captured_logs,
     dead_url,
     lone_node,
     make_node,
     raw_connect,
+    run,
     start_cluster,
     stop_all,
     wait_until,
@@ -42,7 +46,8 @@ class _TrackedFile(io.BytesIO):
         super().close()
 
 
-def test_a_multi_megabyte_snapshot_arrives_intact_and_durable(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_multi_megabyte_snapshot_arrives_intact_and_durable(tmp_path: Path, loop: str) -> None:
     data = os.urandom(SIZE)
 
     def open_data() -> BinaryIO:
@@ -67,7 +72,7 @@ def test_a_multi_megabyte_snapshot_arrives_intact_and_durable(tmp_path: Path) ->
         finally:
             await stop_all(nodes)
 
-    asyncio.run(scenario())
+    run(scenario(), loop)
 
 
 async def _send_raw_snapshot(tmp: Path, tamper: str) -> tuple[bytes, list[tuple[raftpb.Message, Path]], Path]:
@@ -156,6 +161,25 @@ def test_a_refused_snapshot_reports_failure(tmp_path: Path) -> None:
             await wait_until(lambda: n1.handler.snapshot_reports, "the report")
             assert n1.handler.snapshot_reports == [(2, False)]
             assert n2.handler.snapshots == []
+        finally:
+            await stop_all(nodes)
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_data_opener_reports_failure(tmp_path: Path) -> None:
+    def broken() -> BinaryIO:
+        raise RuntimeError("no database")
+
+    async def scenario() -> None:
+        nodes = await start_cluster(tmp_path, [1, 2])
+        try:
+            with captured_logs() as logs:
+                nodes[0].transport.send_snapshot(_msg_snap(1, 2), broken)
+                await wait_until(lambda: nodes[0].handler.snapshot_reports, "the report")
+            assert nodes[0].handler.snapshot_reports == [(2, False)]
+            assert logs.has("no database", logging.ERROR)
+            await wait_until(lambda: not any(nodes[1].snap_dir.iterdir()), "the receiver's cleanup")
         finally:
             await stop_all(nodes)
 

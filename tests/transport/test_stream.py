@@ -18,6 +18,7 @@ from etcdpy.server.transport.stats import PeerStats
 from tests.transport._harness import (
     CLUSTER_ID,
     FAST,
+    LOOPS,
     Node,
     app,
     captured_logs,
@@ -27,6 +28,7 @@ from tests.transport._harness import (
     make_node,
     open_sockets,
     raw_connect,
+    run,
     silent_peer,
     start_cluster,
     stop_all,
@@ -45,7 +47,8 @@ def _stats(node: Node, peer: int) -> PeerStats:
     return stats
 
 
-def test_messages_arrive_complete_and_in_order_from_every_sender(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_messages_arrive_complete_and_in_order_from_every_sender(tmp_path: Path, loop: str) -> None:
     async def scenario() -> None:
         nodes = await start_cluster(tmp_path, [1, 2, 3])
         try:
@@ -80,7 +83,7 @@ def test_messages_arrive_complete_and_in_order_from_every_sender(tmp_path: Path)
         finally:
             await stop_all(nodes)
 
-    asyncio.run(scenario())
+    run(scenario(), loop)
 
 
 def test_messages_sent_in_one_loop_iteration_leave_in_one_write(tmp_path: Path) -> None:
@@ -133,7 +136,8 @@ class _SlowPeer(asyncio.Protocol):
             del self.buf[: 4 + n]
 
 
-def test_messages_queued_while_the_socket_is_full_leave_together(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_messages_queued_while_the_socket_is_full_leave_together(tmp_path: Path, loop: str) -> None:
     async def scenario() -> None:
         peer = _SlowPeer()
         server = await asyncio.get_running_loop().create_server(lambda: peer, sock=listening_socket())
@@ -163,10 +167,11 @@ def test_messages_queued_while_the_socket_is_full_leave_together(tmp_path: Path)
             await server.wait_closed()
             await asyncio.sleep(0)
 
-    asyncio.run(scenario())
+    run(scenario(), loop)
 
 
-def test_stream_reconnects_after_the_receiver_restarts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_stream_reconnects_after_the_receiver_restarts(tmp_path: Path, loop: str) -> None:
     async def scenario() -> None:
         n1, n2 = await start_cluster(tmp_path, [1, 2])
         n2b = None
@@ -187,7 +192,7 @@ def test_stream_reconnects_after_the_receiver_restarts(tmp_path: Path) -> None:
         finally:
             await stop_all([n for n in (n1, n2, n2b) if n is not None])
 
-    asyncio.run(scenario())
+    run(scenario(), loop)
 
 
 def test_full_queue_drops_and_reports_without_blocking(tmp_path: Path) -> None:
@@ -309,7 +314,8 @@ def test_a_message_not_addressed_along_the_stream_closes_it(tmp_path: Path) -> N
     asyncio.run(scenario())
 
 
-def test_stop_leaves_no_tasks_or_sockets(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_stop_leaves_no_tasks_or_sockets(tmp_path: Path, loop: str) -> None:
     async def scenario() -> None:
         before = open_sockets()
         nodes = await start_cluster(tmp_path, [1, 2, 3])
@@ -336,7 +342,7 @@ def test_stop_leaves_no_tasks_or_sockets(tmp_path: Path) -> None:
         half.close()
         snap_writer.close()
 
-    asyncio.run(scenario())
+    run(scenario(), loop)
 
 
 @pytest.mark.parametrize("peer_first", [True, False])

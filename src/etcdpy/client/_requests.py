@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
+from etcdpy.client._urls import check_peer_urls
 
 Bytes = str | bytes
 
@@ -108,3 +111,15 @@ def delete_request(
 ) -> pb.DeleteRangeRequest:
     k, end = key_range(key, range_end, prefix, from_key)
     return pb.DeleteRangeRequest(key=k, range_end=end, prev_kv=prev_kv)
+
+
+def member_add_request(peer_urls: Sequence[str], learner: bool) -> pb.MemberAddRequest:
+    """Raises `URLError` for a peer URL etcd's client would not send."""
+    check_peer_urls(peer_urls)
+    return pb.MemberAddRequest(peerURLs=peer_urls, isLearner=learner)
+
+
+def member_update_request(member_id: int, peer_urls: Sequence[str]) -> pb.MemberUpdateRequest:
+    """Raises `URLError` for a peer URL etcd's client would not send."""
+    check_peer_urls(peer_urls)
+    return pb.MemberUpdateRequest(ID=member_id, peerURLs=peer_urls)

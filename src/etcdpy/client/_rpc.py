@@ -34,5 +34,9 @@ ALARM = Rpc("/etcdserverpb.Maintenance/Alarm", pb.AlarmResponse, False)
 SNAPSHOT = Rpc("/etcdserverpb.Maintenance/Snapshot", pb.SnapshotResponse, True)
 
 MEMBER_LIST = Rpc("/etcdserverpb.Cluster/MemberList", pb.MemberListResponse, True)
+MEMBER_ADD = Rpc("/etcdserverpb.Cluster/MemberAdd", pb.MemberAddResponse, False)
+MEMBER_REMOVE = Rpc("/etcdserverpb.Cluster/MemberRemove", pb.MemberRemoveResponse, False)
+MEMBER_UPDATE = Rpc("/etcdserverpb.Cluster/MemberUpdate", pb.MemberUpdateResponse, False)
+MEMBER_PROMOTE = Rpc("/etcdserverpb.Cluster/MemberPromote", pb.MemberPromoteResponse, False)
 
 AUTHENTICATE = Rpc("/etcdserverpb.Auth/Authenticate", pb.AuthenticateResponse, False)

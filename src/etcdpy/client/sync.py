@@ -15,7 +15,14 @@ from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.client import _endpoints, _rpc, _status
 from etcdpy.client._channel import channel_options
 from etcdpy.client._failover import Attempts
-from etcdpy.client._requests import Bytes, delete_request, put_request, range_request
+from etcdpy.client._requests import (
+    Bytes,
+    delete_request,
+    member_add_request,
+    member_update_request,
+    put_request,
+    range_request,
+)
 from etcdpy.client.txn import txn_request
 
 Resp = TypeVar("Resp", bound=Message)
@@ -281,3 +288,27 @@ class Client:
     ) -> pb.MemberListResponse:
         request = pb.MemberListRequest(linearizable=linearizable)
         return self._call(_rpc.MEMBER_LIST, request, self._timeout(timeout), None)
+
+    def member_add(
+        self, peer_urls: Sequence[str], *, learner: bool = False, timeout: float | None = None
+    ) -> pb.MemberAddResponse:
+        """Add a member (a non-voting learner with `learner`) that will serve at `peer_urls`;
+        raises `URLError` without calling the server if one of them is malformed."""
+        request = member_add_request(peer_urls, learner)
+        return self._call(_rpc.MEMBER_ADD, request, self._timeout(timeout), None)
+
+    def member_remove(self, member_id: int, *, timeout: float | None = None) -> pb.MemberRemoveResponse:
+        request = pb.MemberRemoveRequest(ID=member_id)
+        return self._call(_rpc.MEMBER_REMOVE, request, self._timeout(timeout), None)
+
+    def member_update(
+        self, member_id: int, peer_urls: Sequence[str], *, timeout: float | None = None
+    ) -> pb.MemberUpdateResponse:
+        """Change a member's peer URLs; raises `URLError` as `member_add` does."""
+        request = member_update_request(member_id, peer_urls)
+        return self._call(_rpc.MEMBER_UPDATE, request, self._timeout(timeout), None)
+
+    def member_promote(self, member_id: int, *, timeout: float | None = None) -> pb.MemberPromoteResponse:
+        """Make a learner a voting member (the server refuses while it lags the leader)."""
+        request = pb.MemberPromoteRequest(ID=member_id)
+        return self._call(_rpc.MEMBER_PROMOTE, request, self._timeout(timeout), None)

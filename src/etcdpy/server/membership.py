@@ -155,6 +155,8 @@ class Cluster:
         voters after the change; MEMBER_NOT_ENOUGH_STARTED otherwise."""
         voters = set(self.voters())
         if adding:
+            if len(voters) == 1 and voters <= started_voters:
+                return  # a second member for a lone one (etcd allows it: restoring a cluster)
             voters.add(adding)
         if removing:
             voters.discard(removing)

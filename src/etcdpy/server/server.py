@@ -479,9 +479,15 @@ class EtcdServer:
         waits for one, unless its proposer has given up meanwhile."""
         waiters = self._waiters
         live = [p for p in self._proposals if p[0] in waiters]
-        if live and self.node.propose([data for _, data in live]):
-            live = []
-        self._proposals[:] = live
+        # One message per MAX_SIZE_PER_MSG bytes: a follower forwards it to the leader whole.
+        start = size = 0
+        for i, (_, data) in enumerate(live):
+            size += len(data)
+            if size >= MAX_SIZE_PER_MSG or i == len(live) - 1:
+                if not self.node.propose([d for _, d in live[start : i + 1]]):
+                    break
+                start, size = i + 1, 0
+        self._proposals[:] = live[start:]
 
     async def _gather(self, last_batch: int) -> bool:
         """Let proposals gather so that one WAL write and fsync serves many of them; returns whether
@@ -912,7 +918,7 @@ class EtcdServer:
             self._waiters.pop(rid, None)
 
     def members(self) -> list[rpc_pb2.Member]:
-        return [_member_pb(m) for m in self.cluster.members.values()]
+        return [_member_pb(self.cluster.members[mid]) for mid in sorted(self.cluster.members)]
 
     # ---- maintenance ---------------------------------------------------------
 

@@ -36,6 +36,14 @@ class EndpointHashKV:
     hash_kv: pb.HashKVResponse
 
 
+# etcdctl 3.5 prints `member promote` only in the simple format: every other printer
+# calls it on a nil interface.
+_PROMOTE_PANIC = (
+    "runtime error: invalid memory address or nil pointer dereference\n"
+    "[signal SIGSEGV: segmentation violation code=0x1 addr=0x78 pc=0xcaa212]"
+)
+
+
 def _hex_escaped(data: bytes) -> str:
     return "".join(f"\\x{b:02x}" for b in data)
 
@@ -134,6 +142,19 @@ class Printer:
     def member_list(self, resp: pb.MemberListResponse) -> None:
         raise self.unsupported()
 
+    def member_add(self, resp: pb.MemberAddResponse, name: str, peer_urls: str) -> None:
+        """`name` and `peer_urls` are the command's arguments (the new member's environment)."""
+        raise self.unsupported()
+
+    def member_remove(self, member_id: int, resp: pb.MemberRemoveResponse) -> None:
+        raise self.unsupported()
+
+    def member_update(self, member_id: int, resp: pb.MemberUpdateResponse) -> None:
+        raise self.unsupported()
+
+    def member_promote(self, member_id: int, resp: pb.MemberPromoteResponse) -> None:
+        raise GoPanic(_PROMOTE_PANIC)
+
     def endpoint_health(self, items: Sequence[EndpointHealth]) -> None:
         raise self.unsupported()
 
@@ -196,6 +217,29 @@ class SimplePrinter(Printer):
     def member_list(self, resp: pb.MemberListResponse) -> None:
         for row in member_rows(resp)[1]:
             self.write(", ".join(row) + "\n")
+
+    def member_add(self, resp: pb.MemberAddResponse, name: str, peer_urls: str) -> None:
+        new_id = resp.member.ID
+        self.write(f"Member {new_id:16x} added to cluster {resp.header.cluster_id:16x}\n")
+        # Every member's peer URLs, named as in the response (unstarted members have no name yet).
+        cluster = ",".join(
+            f"{name if new_id == m.ID else m.name}={url}" for m in resp.members for url in m.peerURLs
+        )
+        self.write(
+            f"\nETCD_NAME={gofmt.quote(name)}\n"
+            f"ETCD_INITIAL_CLUSTER={gofmt.quote(cluster)}\n"
+            f"ETCD_INITIAL_ADVERTISE_PEER_URLS={gofmt.quote(peer_urls)}\n"
+            'ETCD_INITIAL_CLUSTER_STATE="existing"\n'
+        )
+
+    def member_remove(self, member_id: int, resp: pb.MemberRemoveResponse) -> None:
+        self.write(f"Member {member_id:16x} removed from cluster {resp.header.cluster_id:16x}\n")
+
+    def member_update(self, member_id: int, resp: pb.MemberUpdateResponse) -> None:
+        self.write(f"Member {member_id:16x} updated in cluster {resp.header.cluster_id:16x}\n")
+
+    def member_promote(self, member_id: int, resp: pb.MemberPromoteResponse) -> None:
+        self.write(f"Member {member_id:16x} promoted in cluster {resp.header.cluster_id:16x}\n")
 
     def endpoint_health(self, items: Sequence[EndpointHealth]) -> None:
         for h in items:
@@ -365,6 +409,15 @@ class JSONPrinter(Printer):
             text += ',"members":[' + ",".join(members) + "]"
         self.write(text + "}\n")
 
+    def member_add(self, resp: pb.MemberAddResponse, name: str, peer_urls: str) -> None:
+        self._print(resp)
+
+    def member_remove(self, member_id: int, resp: pb.MemberRemoveResponse) -> None:
+        self._print(resp)
+
+    def member_update(self, member_id: int, resp: pb.MemberUpdateResponse) -> None:
+        self._print(resp)
+
     def endpoint_health(self, items: Sequence[EndpointHealth]) -> None:
         rendered = []
         for h in items:
@@ -400,6 +453,15 @@ class ProtobufPrinter(Printer):
         self.write(resp.SerializeToString())
 
     def member_list(self, resp: pb.MemberListResponse) -> None:
+        self.write(resp.SerializeToString())
+
+    def member_add(self, resp: pb.MemberAddResponse, name: str, peer_urls: str) -> None:
+        self.write(resp.SerializeToString())
+
+    def member_remove(self, member_id: int, resp: pb.MemberRemoveResponse) -> None:
+        self.write(resp.SerializeToString())
+
+    def member_update(self, member_id: int, resp: pb.MemberUpdateResponse) -> None:
         self.write(resp.SerializeToString())
 
 

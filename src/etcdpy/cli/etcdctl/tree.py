@@ -97,11 +97,7 @@ def build() -> Command:
             unlisted["watch"],
             version,
             unlisted["lease"],
-            Command(
-                "member <subcommand>",
-                "Membership related commands",
-                children=[member.list_command(), *unimplemented.member_commands()],
-            ),
+            member.command(),
             Command(
                 "snapshot <subcommand>",
                 "Manages etcd node snapshots",

@@ -3,12 +3,15 @@
 API (everything runs on the member's event loop; nothing here blocks it)::
 
     t = Transport(local_id, cluster_id, handler, snapshot_dir, TransportConfig.for_limits(...))
-    t.add_peer(peer_id, ["http://10.0.0.2:2380"])   # also update_peer(id, urls), remove_peer(id)
-    t.start(listening_sockets)                       # sockets the server bound; the transport owns them now
+    t.add_peer(peer_id, ["http://10.0.0.2:2380"])   # also update_peer(id, urls) (KeyError if unknown),
+                                                     # remove_peer(id); any time, before or after start
+    t.start(listening_sockets)                       # on the running loop; the transport owns the sockets
     t.send(ready.messages)                           # synchronous, never blocks; not for MsgSnap
-    t.send_snapshot(msg_snap, lambda: open(db_path, "rb"))   # outcome: handler.report_snapshot(to, ok)
+    t.send_snapshot(msg_snap, open_db)               # open_db() -> BinaryIO, closed by the transport;
+                                                     # outcome: handler.report_snapshot(to, ok)
     t.active_since(peer_id) -> float | None          # time.monotonic() the stream became active
-    await t.stop()                                   # closes every socket, ends every task it started
+    t.stats(peer_id) -> PeerStats | None             # live counters: writes, messages, bytes, drops
+    await t.stop()                                   # closes every socket, ends every task; final
 
 `handler` is a `TransportHandler` (handler.py): on_message, on_snapshot, report_unreachable,
 report_snapshot, report_removed, is_removed, members, cluster_version. Callbacks never run from
@@ -36,7 +39,7 @@ Design:
 - Snapshots (snapshot.py): a separate connection per MsgSnap with its own hello; the database
   streams in snapshot_chunk_bytes chunks from the opener's stream, ends with its SHA-256, and is
   written by the receiver to `<index:016x>.snap.db` in snapshot_dir (fsync'd, renamed into place
-  only when the checksum matches) before on_snapshot(msg, path) runs.
+  only when the checksum matches) before on_snapshot(msg, path) runs. snapshot_dir must exist.
 - HTTP (peer_http.py): GET /members (etcd's JSON, X-Etcd-Cluster-Id header) and GET /version;
   fetch_cluster(peer_urls) is the joining member's client for the former.
 """
@@ -45,10 +48,12 @@ from etcdpy.server.transport.config import TransportConfig
 from etcdpy.server.transport.handler import TransportHandler
 from etcdpy.server.transport.peer_http import RemoteCluster, fetch_cluster
 from etcdpy.server.transport.snapshot import OpenData, snapshot_file_name
+from etcdpy.server.transport.stats import PeerStats
 from etcdpy.server.transport.transport import Transport
 
 __all__ = [
     "OpenData",
+    "PeerStats",
     "RemoteCluster",
     "Transport",
     "TransportConfig",

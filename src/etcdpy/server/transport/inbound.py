@@ -64,8 +64,8 @@ class Inbound:
         self._http = peer_http.PeerHttpSource(cluster_id, handler.members, handler.cluster_version)
         self._sockets: list[socket.socket] = []
         self._acceptors: list[asyncio.Task[None]] = []
-        # The open message streams from each peer (one normally; two briefly while a peer reconnects).
-        self._streams: dict[int, set[asyncio.StreamWriter]] = {}
+        # The open message stream from each peer: a newer one replaces (and closes) an older one.
+        self._streams: dict[int, asyncio.StreamWriter] = {}
 
     def start(self, sockets: Sequence[socket.socket]) -> None:
         # An accept loop of our own rather than asyncio.start_server: every accepted connection is a
@@ -86,7 +86,8 @@ class Inbound:
         self._sockets.clear()
 
     def close_peer(self, peer_id: int) -> None:
-        for writer in self._streams.pop(peer_id, set()):
+        writer = self._streams.pop(peer_id, None)
+        if writer is not None:
             writer.transport.abort()
 
     async def _accept(self, sock: socket.socket) -> None:
@@ -143,18 +144,18 @@ class Inbound:
             await self._snapshots.receive(hello.sender_id, reader, writer)
             await writer.drain()
             return
-        for old in self._streams.get(hello.sender_id, set()):
+        old = self._streams.get(hello.sender_id)
+        if old is not None:
             log.warning(
                 "closed an existing TCP streaming connection with remote peer",
                 remote_peer_id=f"{hello.sender_id:x}",
             )
             old.transport.abort()
-        self._streams[hello.sender_id] = streams = {writer}
+        self._streams[hello.sender_id] = writer
         try:
             await self._read_stream(hello.sender_id, reader, stats)
         finally:
-            streams.discard(writer)
-            if not streams and self._streams.get(hello.sender_id) is streams:
+            if self._streams.get(hello.sender_id) is writer:
                 del self._streams[hello.sender_id]
 
     def _judge(self, hello: Hello, known: bool) -> Status:

@@ -63,9 +63,11 @@ class _StreamProtocol(asyncio.Protocol):
             self.verdict.set_result(Verdict.decode(self._buf))
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # Either future may have been cancelled by a waiter that gave up.
         if not self.verdict.done():
             self.verdict.set_result(None)
-        self.closed.set_result(None)
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     def pause_writing(self) -> None:
         self._stream.pause()
@@ -85,6 +87,7 @@ class PeerStream:
         self.peer_id = peer_id
         self.active_since: float | None = None
         self.stats = PeerStats()
+        self.urls = list(urls)
         self._endpoints = Endpoints(urls)
         self._hello = hello
         self._cfg = cfg
@@ -94,7 +97,8 @@ class PeerStream:
         self._queued = 0
         self._queued_bytes = 0
         self._accepting = True
-        self._active: _StreamProtocol | None = None
+        # The active stream's transport: set from an accepted handshake until the connection is lost.
+        self._transport: asyncio.Transport | None = None
         self._conn: _StreamProtocol | None = None
         self._conn_addr: tuple[str, int] | None = None
         self._paused = False
@@ -125,12 +129,13 @@ class PeerStream:
         self._queue.append(payload)
         self._queued += 1
         self._queued_bytes += n
-        if self._flush_handle is None and self._active is not None and not self._paused:
+        if self._flush_handle is None and self._transport is not None and not self._paused:
             self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
         return True
 
     def update_urls(self, urls: Sequence[str]) -> None:
         self._endpoints.update(urls)
+        self.urls = list(urls)
         if self._conn is not None and self._conn_addr not in self._endpoints.all():
             self._conn.abort()
 
@@ -147,8 +152,8 @@ class PeerStream:
 
     def _flush(self) -> None:
         self._flush_handle = None
-        active = self._active
-        if active is None or active.transport is None or self._paused or not self._queue:
+        transport = self._transport
+        if transport is None or self._paused or not self._queue:
             return
         frames = self._queue
         stats = self.stats
@@ -156,11 +161,12 @@ class PeerStream:
         stats.sent_messages += self._queued
         stats.sent_bytes += self._queued_bytes
         self._queue, self._queued, self._queued_bytes = [], 0, 0
-        active.transport.writelines(frames)
+        transport.writelines(frames)
 
     async def run(self) -> None:
         """Keep a stream to the peer until cancelled."""
         backoff = self._cfg.backoff_min
+        self._accepting = True
         try:
             while True:
                 conn = await self._connect()
@@ -213,20 +219,21 @@ class PeerStream:
         try:
             verdict = await asyncio.wait_for(conn.verdict, cfg.handshake_timeout)
         except TimeoutError:
-            verdict = None
-        if verdict is None or verdict.status != Status.OK:
-            conn.abort()
-            await conn.closed
-            self._conn = self._conn_addr = None
-            self._refused(addr, verdict)
-            return None
-        return conn
+            self._failure(log.warning, "remote peer did not answer the handshake in time", addr)
+        else:
+            if verdict is not None and verdict.status == Status.OK:
+                return conn
+            if verdict is None:
+                self._failure(log.warning, "remote peer closed the stream during the handshake", addr)
+            else:
+                self._refused(addr, verdict)
+        self._endpoints.failed(addr)
+        conn.abort()
+        await conn.closed
+        self._conn = self._conn_addr = None
+        return None
 
-    def _refused(self, addr: tuple[str, int], verdict: Verdict | None) -> None:
-        if verdict is None:
-            self._endpoints.failed(addr)
-            self._failure(log.warning, "remote peer closed the stream during the handshake", addr)
-            return
+    def _refused(self, addr: tuple[str, int], verdict: Verdict) -> None:
         self._failure(
             log.error,
             f"request sent was ignored by remote peer ({verdict.reason()})",
@@ -244,7 +251,7 @@ class PeerStream:
         emit(msg, remote_peer_id=f"{self.peer_id:x}", address=f"{addr[0]}:{addr[1]}", **fields)
 
     def _activate(self, conn: _StreamProtocol) -> None:
-        self._active, self._paused = conn, False
+        self._transport, self._paused = conn.transport, False
         self.active_since = time.monotonic()
         self._last_failure = None
         log.info("peer became active", peer_id=f"{self.peer_id:x}")
@@ -254,7 +261,7 @@ class PeerStream:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        self._active = None
+        self._transport = None
         self.active_since = None
 
     def _drop_queue(self) -> None:

@@ -101,6 +101,9 @@ async def _send(
     if verdict.status != Status.OK:
         raise ProtocolError(f"request sent was ignored by remote peer ({verdict.reason()})")
     writer.writelines((frame_header(len(msg_payload)), msg_payload))
+    # Room for two chunks: drain() returns while the last one is still being sent, so reading the next
+    # chunk overlaps with sending this one.
+    writer.transport.set_write_buffer_limits(high=2 * cfg.snapshot_chunk_bytes)
     digest = hashlib.sha256()
     size = 0
     src = await asyncio.to_thread(open_data)

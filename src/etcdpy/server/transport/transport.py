@@ -24,8 +24,7 @@ log = zaplog.get("rafthttp")
 
 
 class _Peer:
-    def __init__(self, urls: Sequence[str], stream: PeerStream) -> None:
-        self.urls = list(urls)
+    def __init__(self, stream: PeerStream) -> None:
         self.stream = stream
         self.task: asyncio.Task[None] | None = None
         self.snapshot_tasks: set[asyncio.Task[None]] = set()
@@ -49,9 +48,7 @@ class Transport:
         self._started = False
         self._stopped = False
         receiver = SnapshotReceiver(snapshot_dir, self._cfg, local_id, handler.on_snapshot)
-        self._inbound = Inbound(
-            local_id, cluster_id, self._cfg, handler, self._peer_stats, receiver, self._tasks
-        )
+        self._inbound = Inbound(local_id, cluster_id, self._cfg, handler, self.stats, receiver, self._tasks)
 
     def start(self, sockets: Sequence[socket.socket]) -> None:
         """Serve on the bound, listening peer sockets (the transport closes them on stop) and dial peers.
@@ -70,9 +67,6 @@ class Transport:
         await self._tasks.cancel_all()
         # Connections aborted by the cancelled tasks release their sockets in the next loop iteration.
         await asyncio.sleep(0)
-        for peer in self._peers.values():
-            peer.task = None
-            peer.snapshot_tasks.clear()
 
     def add_peer(self, peer_id: int, urls: Sequence[str]) -> None:
         if peer_id == self.local_id:
@@ -81,7 +75,7 @@ class Transport:
             self.update_peer(peer_id, urls)
             return
         hello = Hello(PROTOCOL_VERSION, Kind.STREAM, self.cluster_id, self.local_id, peer_id).encode()
-        peer = self._peers[peer_id] = _Peer(urls, PeerStream(peer_id, urls, hello, self._cfg, self._handler))
+        peer = self._peers[peer_id] = _Peer(PeerStream(peer_id, urls, hello, self._cfg, self._handler))
         log.info(
             "added remote peer",
             local_member_id=f"{self.local_id:x}",
@@ -92,9 +86,7 @@ class Transport:
             self._run(peer_id, peer)
 
     def update_peer(self, peer_id: int, urls: Sequence[str]) -> None:
-        peer = self._peers[peer_id]
-        peer.stream.update_urls(urls)
-        peer.urls = list(urls)
+        self._peers[peer_id].stream.update_urls(urls)
         log.info("updated remote peer", remote_peer_id=f"{peer_id:x}", remote_peer_urls=list(urls))
 
     def remove_peer(self, peer_id: int) -> None:
@@ -110,9 +102,6 @@ class Transport:
 
     def stats(self, peer_id: int) -> PeerStats | None:
         """Live traffic counters of the peer (the object keeps counting); None for an unknown peer."""
-        return self._peer_stats(peer_id)
-
-    def _peer_stats(self, peer_id: int) -> PeerStats | None:
         peer = self._peers.get(peer_id)
         return None if peer is None else peer.stream.stats
 
@@ -166,7 +155,7 @@ class Transport:
         hello = Hello(PROTOCOL_VERSION, Kind.SNAPSHOT, self.cluster_id, self.local_id, msg.to).encode()
         payload = encode_message(msg)
         coro = self._send_snapshot(
-            msg.to, Endpoints(peer.urls), hello, payload, msg.snapshot.metadata.index, open_data
+            msg.to, Endpoints(peer.stream.urls), hello, payload, msg.snapshot.metadata.index, open_data
         )
         task = self._tasks.spawn(coro, f"snapshot-to-{msg.to:x}")
         peer.snapshot_tasks.add(task)
@@ -181,7 +170,11 @@ class Transport:
         index: int,
         open_data: OpenData,
     ) -> None:
-        ok = await send_snapshot(peer_id, endpoints, hello, payload, index, open_data, self._cfg)
+        try:
+            ok = await send_snapshot(peer_id, endpoints, hello, payload, index, open_data, self._cfg)
+        except Exception as exc:  # a failing opener or reader must not leave Raft waiting for the outcome
+            log.error("failed to send database snapshot", remote_peer_id=f"{peer_id:x}", error=repr(exc))
+            ok = False
         self._handler.report_snapshot(peer_id, ok)
 
     def _run(self, peer_id: int, peer: _Peer) -> None:

@@ -178,28 +178,6 @@ def commands() -> list[Command]:
     ]
 
 
-def member_commands() -> list[Command]:
-    return [
-        _cmd(
-            "add <memberName> [options]",
-            "Adds a member into the cluster",
-            _str("peer-urls", "comma separated peer URLs for the new member."),
-            _bool("learner", "indicates if the new member is raft learner"),
-        ),
-        _cmd("remove <memberID>", "Removes a member from the cluster"),
-        _cmd(
-            "update <memberID> [options]",
-            "Updates a member in the cluster",
-            _str("peer-urls", "comma separated peer URLs for the updated member."),
-        ),
-        _cmd(
-            "promote <memberID>",
-            "Promotes a non-voting member in the cluster",
-            long="Promotes a non-voting learner member to a voting one in the cluster.\n",
-        ),
-    ]
-
-
 def snapshot_commands() -> list[Command]:
     return [
         _cmd(
