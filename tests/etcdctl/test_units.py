@@ -12,6 +12,7 @@ from etcdpy.cli.etcdctl.commands import txn as txn_cmd
 from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode, GoPanic
 from etcdpy.cli.etcdctl.flags import Flag, FlagError, FlagSet, HelpRequested, Kind
 from etcdpy.cli.etcdctl.main import run
+from etcdpy.pkg import goquote
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_go_ints_and_bools() -> None:
 
 
 def test_go_quote_and_unquote() -> None:
-    assert gofmt.quote(b'a"\\\n\x00\xff' + "é".encode()) == '"a\\"\\\\\\n\\x00\\xffé"'
+    assert goquote.quote(b'a"\\\n\x00\xff' + "é".encode()) == '"a\\"\\\\\\n\\x00\\xffé"'
     assert gofmt.unquote_prefix('"a\\tb\\x41\\u00e9") rest') == (b"a\tbA\xc3\xa9", ") rest")
     assert gofmt.unquote_prefix('"open') is None
 

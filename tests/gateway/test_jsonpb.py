@@ -17,6 +17,7 @@ from etcdpy.api.gateway.gojson import GoJSONError, Node
 from etcdpy.api.pb.authpb import auth_pb2
 from etcdpy.api.pb.etcdserverpb import rpc_pb2
 from etcdpy.api.pb.mvccpb import kv_pb2
+from etcdpy.pkg import goquote
 
 GO_ERRORS = [
     (b"{bad", "invalid character 'b' looking for beginning of object key string"),
@@ -337,4 +338,4 @@ def test_quote_char_like_go() -> None:
         "'\\u007f'",
     ]
     assert gojson.quote_char(0xC3) == "'Ã'" and gojson.quote_char(0xA0) == "'\\u00a0'"
-    assert gojson.go_quote(b'"a\xff\xc3\xa9\n') == '"\\"a\\xffé\\n"'
+    assert goquote.quote(b'"a\xff\xc3\xa9\n') == '"\\"a\\xffé\\n"'

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from etcdpy.cli.etcdctl.gofmt import quote
+from etcdpy.pkg.goquote import quote
 
 # Go's unicode.IsSpace, which strings.TrimSpace strips.
 _GO_SPACE = (

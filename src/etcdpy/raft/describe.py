@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from etcdpy.pkg.goquote import quote
 from etcdpy.raft.raftpb import (
     ConfChange,
     ConfChangeSingle,
@@ -47,38 +48,6 @@ _CONF_CHANGE_LETTERS = {
     ConfChangeType.REMOVE_NODE: "r",
     ConfChangeType.UPDATE_NODE: "u",
 }
-_GO_ESCAPES = {
-    7: "\\a",
-    8: "\\b",
-    12: "\\f",
-    10: "\\n",
-    13: "\\r",
-    9: "\\t",
-    11: "\\v",
-    92: "\\\\",
-    34: '\\"',
-}
-
-
-def go_quote(data: bytes) -> str:
-    """`data` quoted as Go's %q does: printable UTF-8 kept, the rest escaped."""
-    out = ['"']
-    for ch in data.decode("utf-8", errors="surrogateescape"):
-        code = ord(ch)
-        if code in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[code])
-        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not valid UTF-8
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch.isprintable():
-            out.append(ch)
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def describe_conf_changes(changes: Iterable[ConfChangeSingle]) -> str:
@@ -88,7 +57,7 @@ def describe_conf_changes(changes: Iterable[ConfChangeSingle]) -> str:
 
 def describe_entry(e: Entry, fmt: EntryFormatter | None = None) -> str:
     if e.type == EntryType.NORMAL:
-        formatted = (fmt or go_quote)(e.data)
+        formatted = (fmt or quote)(e.data)
     else:
         try:
             cc = (

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from etcdpy.pkg.goquote import quote as go_quote
 from etcdpy.raft.describe import (
     describe_conf_state,
     describe_entry,
     describe_hard_state,
     describe_message,
     describe_ready,
-    go_quote,
 )
 from etcdpy.raft.raftpb import (
     ConfChange,
@@ -85,7 +85,7 @@ def test_entry_size_is_etcds_encoded_size() -> None:
 def test_go_quote() -> None:
     assert go_quote(b"foo") == '"foo"'
     assert go_quote(b'a"b\\c\n\t') == '"a\\"b\\\\c\\n\\t"'
-    assert go_quote(b"\x00\x7f\xff") == '"\\x00\\x7f\\xff"'
+    assert go_quote(b"\x00\x7f\xff") == '"\\x00\\u007f\\xff"'
     assert go_quote("héllo".encode()) == '"héllo"'
     assert go_quote("\u0085".encode()) == '"\\u0085"'
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import codecs
 import re
-import unicodedata
 from typing import Final
+
+from etcdpy.pkg.goquote import quote_rune
 
 MAX_DEPTH: Final = 10000  # Go's maxNestingDepth
 
@@ -72,48 +73,13 @@ def number_error(text: bytes, go_type: str) -> GoJSONError:
 
 # --- error texts ---------------------------------------------------------
 
-_GO_ESCAPES: Final = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v", 92: "\\\\"}
-
-
-def _is_go_printable(cp: int) -> bool:
-    if cp < 0x80:
-        return 0x20 <= cp < 0x7F
-    return unicodedata.category(chr(cp))[0] in "LMNPS"
-
-
-def _quote_rune(cp: int) -> str:
-    """One code point as Go's strconv.Quote (Go 1.16) spells it inside quotes."""
-    if cp in _GO_ESCAPES:
-        return _GO_ESCAPES[cp]
-    if cp == 0x22:
-        return '\\"'
-    if _is_go_printable(cp):
-        return chr(cp)
-    if cp < 0x20:
-        return f"\\x{cp:02x}"
-    if cp < 0x10000:
-        return f"\\u{cp:04x}"
-    return f"\\U{cp:08x}"
-
-
 def quote_char(c: int) -> str:
     """How Go's JSON scanner names an offending byte: the byte taken as a code point."""
     if c == 0x27:
         return "'\\''"
     if c == 0x22:
         return "'\"'"
-    return "'" + _quote_rune(c) + "'"
-
-
-def go_quote(raw: bytes) -> str:
-    """Go's `%q` of a byte string: invalid UTF-8 bytes become \\xHH."""
-    out = ['"']
-    text = raw.decode("utf-8", "surrogateescape")
-    for ch in text:
-        cp = ord(ch)
-        out.append(f"\\x{cp - 0xDC00:02x}" if 0xDC80 <= cp <= 0xDCFF else _quote_rune(cp))
-    out.append('"')
-    return "".join(out)
+    return "'" + quote_rune(c) + "'"
 
 
 def _syntax(c: int, context: str) -> GoJSONError:

@@ -20,6 +20,7 @@ from google.protobuf.message import Message
 
 from etcdpy.api.gateway import gobase64, gojson
 from etcdpy.api.gateway.gojson import GoJSONError, Node
+from etcdpy.pkg.goquote import quote
 
 M = TypeVar("M", bound=Message)
 
@@ -176,7 +177,7 @@ def _enum(fd: FieldDescriptor, data: bytes, node: Node) -> int:
         enum = _enum_type(fd)
         value = enum.values_by_name.get(raw[1:-1].decode("latin-1"))
         if value is None:
-            raise GoJSONError(f"unknown value {gojson.go_quote(raw)} for enum {enum.full_name}")
+            raise GoJSONError(f"unknown value {quote(raw)} for enum {enum.full_name}")
         return int(value.number)
     return _integer(data, node, _ENUM_NUMBER, trim_quotes=False)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etcdpy.cli.etcdctl import gofmt
+from etcdpy.pkg import goquote
 
 
 class Kind(enum.Enum):
@@ -84,7 +85,7 @@ class Flag:
             value = self._parse(text)
         except gofmt.GoSyntaxError as err:
             raise FlagError(
-                f"invalid argument {gofmt.quote(text)} for {gofmt.quote(self.display_name)} flag: {err}"
+                f"invalid argument {goquote.quote(text)} for {goquote.quote(self.display_name)} flag: {err}"
             ) from None
         if self.kind is Kind.STRINGS:
             self.value = [*self.value, *value] if self._appended else value

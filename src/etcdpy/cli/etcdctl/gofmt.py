@@ -1,6 +1,6 @@
 """Go's text conventions that etcdctl's output and errors are made of.
 
-strconv quoting and parsing (with their error texts), time.Duration, and
+strconv parsing (with its error texts; quoting is etcdpy.pkg.goquote), time.Duration, and
 go-humanize's byte sizes: the CLI prints values exactly as the Go tool does.
 """
 
@@ -8,41 +8,12 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 
-_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t", "\v": r"\v"}
+from etcdpy.pkg.goquote import quote
 
 
 class GoSyntaxError(ValueError):
     """A value a Go parser rejects; `str()` is Go's error text."""
-
-
-def _printable(ch: str) -> bool:
-    return ch == " " or (ch.isprintable() and unicodedata.category(ch)[0] != "Z")
-
-
-def quote(value: str | bytes) -> str:
-    """strconv.Quote (fmt's %q): a double-quoted Go string literal; invalid UTF-8 as \\xNN."""
-    text = value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else value
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif _printable(ch):
-            out.append(ch)
-        elif ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 _UNQUOTE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}

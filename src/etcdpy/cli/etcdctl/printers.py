@@ -14,6 +14,7 @@ from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.api.pb.mvccpb import kv_pb2
 from etcdpy.cli.etcdctl import gofmt, gojson, tablewriter
 from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode, GoPanic
+from etcdpy.pkg import goquote
 
 
 @dataclass
@@ -226,9 +227,9 @@ class SimplePrinter(Printer):
             f"{name if new_id == m.ID else m.name}={url}" for m in resp.members for url in m.peerURLs
         )
         self.write(
-            f"\nETCD_NAME={gofmt.quote(name)}\n"
-            f"ETCD_INITIAL_CLUSTER={gofmt.quote(cluster)}\n"
-            f"ETCD_INITIAL_ADVERTISE_PEER_URLS={gofmt.quote(peer_urls)}\n"
+            f"\nETCD_NAME={goquote.quote(name)}\n"
+            f"ETCD_INITIAL_CLUSTER={goquote.quote(cluster)}\n"
+            f"ETCD_INITIAL_ADVERTISE_PEER_URLS={goquote.quote(peer_urls)}\n"
             'ETCD_INITIAL_CLUSTER_STATE="existing"\n'
         )
 
@@ -270,11 +271,11 @@ class FieldsPrinter(Printer):
         self._line("RaftTerm", h.raft_term)
 
     def _kv(self, prefix: str, kv: kv_pb2.KeyValue) -> None:
-        self._line(f"{prefix}Key", gofmt.quote(kv.key))
+        self._line(f"{prefix}Key", goquote.quote(kv.key))
         self._line(f"{prefix}CreateRevision", kv.create_revision)
         self._line(f"{prefix}ModRevision", kv.mod_revision)
         self._line(f"{prefix}Version", kv.version)
-        self._line(f"{prefix}Value", gofmt.quote(kv.value))
+        self._line(f"{prefix}Value", goquote.quote(kv.value))
         self._line(f"{prefix}Lease", kv.lease)
 
     def get(self, resp: pb.RangeResponse) -> None:
@@ -307,7 +308,7 @@ class FieldsPrinter(Printer):
             elif kind == "response_delete_range":
                 self.delete(op.response_delete_range)
             else:
-                self._line("Unknown", gofmt.quote(str(op)))
+                self._line("Unknown", goquote.quote(str(op)))
 
     def alarm(self, resp: pb.AlarmResponse) -> None:
         if not resp.HasField("header"):
@@ -326,17 +327,17 @@ class FieldsPrinter(Printer):
         self._header(resp.header)
         for m in resp.members:
             self._line("ID", m.ID)
-            self._line("Name", gofmt.quote(m.name))
+            self._line("Name", goquote.quote(m.name))
             for url in m.peerURLs:
-                self._line("PeerURL", gofmt.quote(url))
+                self._line("PeerURL", goquote.quote(url))
             for url in m.clientURLs:
-                self._line("ClientURL", gofmt.quote(url))
+                self._line("ClientURL", goquote.quote(url))
             self._line("IsLearner", _go_bool(m.isLearner))
             self.write("\n")
 
     def endpoint_health(self, items: Sequence[EndpointHealth]) -> None:
         for h in items:
-            self._line("Endpoint", gofmt.quote(h.endpoint))
+            self._line("Endpoint", goquote.quote(h.endpoint))
             self._line("Health", _go_bool(h.health))
             self._line("Took", h.took)
             self._line("Error", h.error)
@@ -346,7 +347,7 @@ class FieldsPrinter(Printer):
         for item in items:
             st = item.status
             self._header(st.header)
-            self._line("Version", gofmt.quote(st.version))
+            self._line("Version", goquote.quote(st.version))
             self._line("DBSize", st.dbSize)
             self._line("Leader", st.leader)
             self._line("IsLearner", _go_bool(st.isLearner))
@@ -354,13 +355,13 @@ class FieldsPrinter(Printer):
             self._line("RaftTerm", st.raftTerm)
             self._line("RaftAppliedIndex", st.raftAppliedIndex)
             self._line("Errors", "[" + " ".join(st.errors) + "]")
-            self._line("Endpoint", gofmt.quote(item.endpoint))
+            self._line("Endpoint", goquote.quote(item.endpoint))
             self.write("\n")
 
     def endpoint_hashkv(self, items: Sequence[EndpointHashKV]) -> None:
         for item in items:
             self._header(item.hash_kv.header)
-            self._line("Endpoint", gofmt.quote(item.endpoint))
+            self._line("Endpoint", goquote.quote(item.endpoint))
             self._line("Hash", item.hash_kv.hash)
             self.write("\n")
 

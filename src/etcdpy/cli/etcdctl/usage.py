@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from etcdpy import version
-from etcdpy.cli.etcdctl import gofmt, tabwriter
+from etcdpy.cli.etcdctl import tabwriter
 from etcdpy.cli.etcdctl.command import Command
 from etcdpy.cli.etcdctl.flags import Flag, Kind
+from etcdpy.pkg import goquote
 
 ETCDCTL_VERSION = version.SERVER_VERSION
 
@@ -38,7 +39,7 @@ def _etcd_flag_lines(flags: Iterable[Flag]) -> str:
     lines = []
     for flag in sorted(flags, key=lambda f: f.name):
         head = f"  -{flag.shorthand}, --{flag.name}" if flag.shorthand else f"      --{flag.name}"
-        value = gofmt.quote(flag.default_text) if flag.kind is Kind.STRING else flag.default_text
+        value = goquote.quote(flag.default_text) if flag.kind is Kind.STRING else flag.default_text
         value = f"[={value}]" if flag.no_opt_default else f"={value}"
         lines.append(f"{head}{value}\t{flag.usage}\n")
     return "".join(lines)
@@ -88,7 +89,7 @@ def _pflag_usages(flags: Iterable[Flag]) -> str:
             head += " " + type_name
         usage = flag.usage
         if not _is_zero_default(flag):
-            shown = gofmt.quote(flag.default_text) if flag.kind is Kind.STRING else flag.default_text
+            shown = goquote.quote(flag.default_text) if flag.kind is Kind.STRING else flag.default_text
             usage += f" (default {shown})"
         rows.append((head, usage))
     width = max(len(head) for head, _ in rows)

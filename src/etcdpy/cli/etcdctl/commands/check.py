@@ -17,6 +17,7 @@ from etcdpy.cli.etcdctl.context import ClientConfig, Invocation
 from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode, SilentExit
 from etcdpy.cli.etcdctl.flags import Flag, Kind
 from etcdpy.client import AsyncClient, Client
+from etcdpy.pkg import goquote
 
 
 @dataclass(frozen=True)
@@ -168,13 +169,13 @@ def _after_load(inv: Invocation, client: Client, prefix: bytes) -> None:
         inv.out(f"Compacted with revision {revision}\n")
     if inv.flag("auto-defrag"):
         for ep in client.endpoints:
-            inv.out(f"Defragmenting {gofmt.quote(ep)}\n")
+            inv.out(f"Defragmenting {goquote.quote(ep)}\n")
             try:
                 client.defragment(ep, timeout=30)
             except errors.EtcdError as err:
                 inv.log_rpc_failure(err, ep)
                 raise CommandExit(ExitCode.ERROR, err.message) from None
-            inv.out(f"Defragmented {gofmt.quote(ep)}\n")
+            inv.out(f"Defragmented {goquote.quote(ep)}\n")
 
 
 def _verdict(inv: Invocation, stats: Stats, load: Load) -> bool:
@@ -218,7 +219,7 @@ def _perf(inv: Invocation) -> None:
         if existing.kvs:
             raise CommandExit(
                 ExitCode.INVALID_INPUT,
-                f"prefix {gofmt.quote(prefix_text)} has keys. "
+                f"prefix {goquote.quote(prefix_text)} has keys. "
                 f"Delete with 'etcdctl del --prefix {prefix_text}' first",
             )
         stats = asyncio.run(_run_load(inv, cfg, load, prefix))

@@ -14,6 +14,7 @@ from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode
 from etcdpy.cli.etcdctl.flags import Flag, Kind
 from etcdpy.cli.etcdctl.printers import SimplePrinter
 from etcdpy.client import txn
+from etcdpy.pkg import goquote
 
 FlagValue = Callable[[str], Any]
 
@@ -103,7 +104,7 @@ def get_options(args: list[str], flag: FlagValue) -> tuple[bytes, bytes, dict[st
         raise _bad_args("`--keys-only` and `--count-only` cannot be set at the same time, choose one")
     consistency = flag("consistency")
     if consistency not in ("l", "s"):
-        raise CommandExit(ExitCode.BAD_FEATURE, f"unknown consistency flag {gofmt.quote(consistency)}")
+        raise CommandExit(ExitCode.BAD_FEATURE, f"unknown consistency flag {goquote.quote(consistency)}")
     key, range_end = _range_args(args, flag)
     order = _SORT_ORDERS.get(flag("order").upper())
     if order is None:

@@ -22,6 +22,7 @@ from etcdpy.cli.etcdctl.context import Invocation
 from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode, GoPanic
 from etcdpy.cli.etcdctl.flags import Flag, FlagError, HelpRequested, Kind
 from etcdpy.client import txn
+from etcdpy.pkg import goquote
 
 Item = TypeVar("Item")
 
@@ -81,7 +82,7 @@ def parse_compare(line: str) -> pb.Compare:
     if len(got) != 3:
         key = got[0] if len(got) > 0 else b""
         op = got[1] if len(got) > 1 else ""
-        shown = f"{target}({gofmt.quote(key)}) {op} {gofmt.quote(b'')}"
+        shown = f"{target}({goquote.quote(key)}) {op} {goquote.quote(b'')}"
         raise CommandExit(_INVALID, f"malformed comparison: {line}; got {shown}")
     key, op, value = got
     if target in _TARGETS:
