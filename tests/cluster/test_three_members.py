@@ -4,10 +4,15 @@ loss of its leader."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.cluster._cluster import running_cluster
-from tests.servers import wait_until
+from tests.servers import REPO, wait_until
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
 
 
 def test_cluster_forms_replicates_and_survives_leader_loss(tmp_path: Path) -> None:
@@ -60,3 +65,10 @@ def test_move_leader_hands_leadership_to_the_chosen_member(tmp_path: Path) -> No
         # Only the leader can hand leadership over.
         failed = c.etcdctl("move-leader", f"{leader_id:x}", endpoints=leader.endpoint, check=False)
         assert failed == ""
+        # etcd-py's etcdctl finds the leader among the endpoints and moves it back.
+        ours = subprocess.run(
+            [sys.executable, "-m", "etcdpy.cli.etcdctl.main", f"--endpoints={c.endpoints}", "move-leader",
+             f"{leader_id:x}"], capture_output=True, text=True, timeout=30, env=ENV,
+        )
+        assert ours.stdout == f"Leadership transferred from {target_id:x} to {leader_id:x}\n", ours.stderr
+        assert c.wait_one_leader(not_id=target_id) == leader_id

@@ -38,5 +38,6 @@ MEMBER_ADD = Rpc("/etcdserverpb.Cluster/MemberAdd", pb.MemberAddResponse, False)
 MEMBER_REMOVE = Rpc("/etcdserverpb.Cluster/MemberRemove", pb.MemberRemoveResponse, False)
 MEMBER_UPDATE = Rpc("/etcdserverpb.Cluster/MemberUpdate", pb.MemberUpdateResponse, False)
 MEMBER_PROMOTE = Rpc("/etcdserverpb.Cluster/MemberPromote", pb.MemberPromoteResponse, False)
+MOVE_LEADER = Rpc("/etcdserverpb.Maintenance/MoveLeader", pb.MoveLeaderResponse, False)
 
 AUTHENTICATE = Rpc("/etcdserverpb.Auth/Authenticate", pb.AuthenticateResponse, False)

@@ -206,6 +206,13 @@ class AsyncClient:
     async def status(self, endpoint: str | None = None, *, timeout: float | None = None) -> pb.StatusResponse:
         return await self._call(_rpc.STATUS, pb.StatusRequest(), self._timeout(timeout), endpoint)
 
+    async def move_leader(
+        self, target_id: int, endpoint: str | None = None, *, timeout: float | None = None
+    ) -> pb.MoveLeaderResponse:
+        """Hand leadership to member `target_id`; `endpoint` must be the leader's."""
+        request = pb.MoveLeaderRequest(targetID=target_id)
+        return await self._call(_rpc.MOVE_LEADER, request, self._timeout(timeout), endpoint)
+
     async def hash_kv(
         self, revision: int = 0, endpoint: str | None = None, *, timeout: float | None = None
     ) -> pb.HashKVResponse:

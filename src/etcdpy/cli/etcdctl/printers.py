@@ -159,6 +159,9 @@ class Printer:
     def endpoint_health(self, items: Sequence[EndpointHealth]) -> None:
         raise self.unsupported()
 
+    def move_leader(self, leader: int, target: int, resp: pb.MoveLeaderResponse) -> None:
+        raise self.unsupported()
+
     def endpoint_status(self, items: Sequence[EndpointStatus]) -> None:
         raise self.unsupported()
 
@@ -168,6 +171,9 @@ class Printer:
 
 class SimplePrinter(Printer):
     name = "simple"
+
+    def move_leader(self, leader: int, target: int, resp: pb.MoveLeaderResponse) -> None:
+        self.write(f"Leadership transferred from {leader:x} to {target:x}\n")
 
     def __init__(self, out: BinaryIO, err: BinaryIO, is_hex: bool) -> None:
         super().__init__(out)
@@ -376,6 +382,9 @@ class JSONPrinter(Printer):
     def _print(self, obj: object) -> None:
         self.write(gojson.value(obj) + "\n")
 
+    def move_leader(self, leader: int, target: int, resp: pb.MoveLeaderResponse) -> None:
+        self._print(resp)
+
     def get(self, resp: pb.RangeResponse) -> None:
         self._print(resp)
 
@@ -437,6 +446,9 @@ class JSONPrinter(Printer):
 
 class ProtobufPrinter(Printer):
     name = "protobuf"
+
+    def move_leader(self, leader: int, target: int, resp: pb.MoveLeaderResponse) -> None:
+        self.write(resp.SerializeToString())
 
     def get(self, resp: pb.RangeResponse) -> None:
         self.write(resp.SerializeToString())

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from etcdpy.cli.etcdctl.command import Command
-from etcdpy.cli.etcdctl.commands import check, endpoint, kv, maintenance, member, txn, unimplemented
+from etcdpy.cli.etcdctl.commands import (
+    check,
+    endpoint,
+    kv,
+    maintenance,
+    member,
+    move_leader,
+    txn,
+    unimplemented,
+)
 from etcdpy.cli.etcdctl.flags import Flag, Kind
 
 
@@ -93,7 +102,7 @@ def build() -> Command:
             alarm,
             defrag,
             endpoint.command(),
-            unlisted["move-leader"],
+            move_leader.command(),
             unlisted["watch"],
             version,
             unlisted["lease"],

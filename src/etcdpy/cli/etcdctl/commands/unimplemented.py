@@ -100,7 +100,6 @@ def commands() -> list[Command]:
                 "shouldn't include password)",
             ),
         ),
-        _cmd("move-leader <transferee-member-id>", "Transfers leadership to another etcd cluster member."),
         Command(
             "role <subcommand>",
             "Role related commands",
