@@ -4,10 +4,11 @@ added, joins with --initial-cluster-state existing, catches up, is promoted and 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from tests.cluster._cluster import running_cluster
-from tests.servers import EtcdProcess, free_port, wait_until
+from tests.servers import EtcdProcess, free_port, reference_etcdctl, wait_until
 
 
 def _members(c_etcdctl_out: str) -> dict[str, dict[str, object]]:
@@ -33,6 +34,10 @@ def test_learner_joins_catches_up_is_promoted_and_removed(tmp_path: Path) -> Non
                                          endpoints=node4.endpoint) == "19\n", 30, "the learner to catch up")
             members = _members(c.etcdctl("member", "list", "-w", "json"))
             assert members["node4"].get("isLearner") is True
+            refused = subprocess.run([reference_etcdctl(), f"--endpoints={node4.endpoint}", "put", "x", "y"],
+                                     capture_output=True, text=True, timeout=30)
+            assert refused.returncode == 1
+            assert "Error: etcdserver: rpc not supported for learner" in refused.stderr
             node4_id = int(str(members["node4"]["ID"]))
 
             promoted = c.etcdctl("member", "promote", f"{node4_id:x}")
