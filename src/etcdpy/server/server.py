@@ -40,11 +40,12 @@ import grpc
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import raft_internal_pb2, rpc_pb2, rpc_pb2_grpc
 from etcdpy.lease.expiry import run_expiry
-from etcdpy.lease.ids import LeaseIDGenerator
+from etcdpy.lease.ids import next_lease_id
 from etcdpy.lease.lessor import Lessor, NotPrimary, min_lease_ttl
 from etcdpy.mvcc.kvstore import KVStore
 from etcdpy.mvcc.watchable_store import WatchableStore
 from etcdpy.pkg import zaplog
+from etcdpy.pkg.idutil import IDGenerator
 from etcdpy.raft.errors import ProposalDroppedError
 from etcdpy.raft.raftpb import (
     ConfChange,
@@ -119,10 +120,8 @@ class EtcdServer:
         except KeyError:
             raise ServerStartError(f"member {cfg.name!r} is not in --initial-cluster") from None
         self.member.client_urls = list(cfg.advertise_client_urls)
-        self._lease_ids = LeaseIDGenerator(self.member.id, int(time.time() * 1000))
         self.cluster_version = ""
         self._waiters: dict[int, asyncio.Future[Any]] = {}
-        self._ids = itertools.count((int(time.time() * 1000) & 0xFFFFFFFFFF) << 16)
         self._wake = asyncio.Event()
         self.transport: Transport | None = None
         self.leader_changes = 0
@@ -151,6 +150,8 @@ class EtcdServer:
         self._since_snapshot = 0
         self.metrics = ServerMetrics()
         self._open_storage()
+        # After _open_storage: a joining member learns its ID there. Requests and leases share it.
+        self._ids = IDGenerator(self.member.id, int(time.time() * 1000))
         self.metrics.attach(self)
 
     # ---- start-up -------------------------------------------------------------
@@ -676,7 +677,7 @@ class EtcdServer:
     async def propose(self, req: InternalRaftRequest) -> Any:
         if self._stopping:
             raise errors.STOPPED
-        rid = next(self._ids)
+        rid = self._ids.next()
         req.header.ID = rid  # where etcd 3.5 carries it, so --max-request-bytes counts the same bytes
         data = req.SerializeToString()
         if len(data) > self.cfg.max_request_bytes:
@@ -779,7 +780,7 @@ class EtcdServer:
 
     async def lease_grant(self, req: rpc_pb2.LeaseGrantRequest) -> rpc_pb2.LeaseGrantResponse:
         while req.ID == 0:
-            req.ID = self._lease_ids.next()
+            req.ID = next_lease_id(self._ids)
         resp: rpc_pb2.LeaseGrantResponse = await self.propose(InternalRaftRequest(lease_grant=req))
         self._stamp(resp.header)
         return resp
@@ -898,7 +899,7 @@ class EtcdServer:
         """Propose a membership change and wait for it to be applied here; its result, or its error."""
         if self._stopping:
             raise errors.STOPPED
-        rid = next(self._ids)
+        rid = self._ids.next()
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._waiters[rid] = fut
