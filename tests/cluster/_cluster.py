@@ -9,6 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
+
+from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
+from tests.cluster._proxy import PeerProxy
 from tests.servers import EtcdProcess, free_port, reference_etcdctl, wait_until
 
 
@@ -80,14 +84,16 @@ class Cluster:
 
 @contextlib.contextmanager
 def running_cluster(
-    kind: str, tmp: Path, size: int, token: str = "etcd-cluster-1", extra_args: tuple[str, ...] = ()
+    kind: str, tmp: Path, size: int, token: str = "etcd-cluster-1", extra_args: tuple[str, ...] = (),
+    process: type[EtcdProcess] = EtcdProcess,
 ) -> Iterator[Cluster]:
     """`size` members named node1..nodeN with --initial-cluster-state new, all started at once (a
-    member alone cannot become ready: it waits for a quorum), stopped at the end."""
+    member alone cannot become ready: it waits for a quorum), stopped at the end. `process`: the
+    class that runs each member."""
     peers = [free_port() for _ in range(size)]
     initial = ",".join(f"node{i + 1}=http://127.0.0.1:{p}" for i, p in enumerate(peers))
     members = [
-        EtcdProcess(kind, tmp / f"node{i + 1}.etcd", name=f"node{i + 1}", peer_port=peers[i],
+        process(kind, tmp / f"node{i + 1}.etcd", name=f"node{i + 1}", peer_port=peers[i],
                     initial_cluster=initial,
                     extra_args=["--initial-cluster-token", token, "--initial-cluster-state", "new",
                                 *extra_args])
@@ -102,3 +108,78 @@ def running_cluster(
     finally:
         for m in members:
             m.stop()
+
+
+def member_status(member: EtcdProcess, timeout: float = 0.5) -> rpc_pb2.StatusResponse | None:
+    """Maintenance.Status over gRPC (cheap enough to poll often); None if the member does not
+    answer in time."""
+    try:
+        with grpc.insecure_channel(member.endpoint) as ch:
+            return rpc_pb2_grpc.MaintenanceStub(ch).Status(rpc_pb2.StatusRequest(), timeout=timeout)
+    except grpc.RpcError:
+        return None
+
+
+def wait_leader_among(members: list[EtcdProcess], timeout: float = 30, not_id: int = 0) -> int:
+    """Poll over gRPC until every given member names the same, non-zero leader other than
+    `not_id`; its ID."""
+    found: list[int] = []
+
+    def agreed() -> bool:
+        statuses = [member_status(m) for m in members]
+        seen = {0 if st is None else st.leader for st in statuses}
+        if len(seen) == 1 and not seen & {0, not_id}:
+            found[:] = list(seen)
+            return True
+        return False
+
+    wait_until(agreed, timeout, "one leader that every given member names")
+    return found[0]
+
+
+def member_id(member: EtcdProcess) -> int:
+    status = member_status(member, timeout=5)
+    assert status is not None, f"{member.name} does not answer"
+    return status.header.member_id
+
+
+@contextlib.contextmanager
+def running_proxied_cluster(
+    kind: str, tmp: Path, size: int, token: str = "etcd-cluster-1"
+) -> Iterator[tuple[Cluster, PeerProxy]]:
+    """Like `running_cluster`, but each member's peer traffic passes through a `PeerProxy`:
+    members listen on their own peer port and advertise the proxy's (member i: route i)."""
+    real_ports = [free_port() for _ in range(size)]
+    proxy = PeerProxy(real_ports, tmp / "peer-proxy.log")
+    try:
+        initial = ",".join(f"node{i + 1}=http://127.0.0.1:{p}" for i, p in enumerate(proxy.ports))
+        members = [
+            EtcdProcess(
+                kind,
+                tmp / f"node{i + 1}.etcd",
+                name=f"node{i + 1}",
+                peer_port=real_ports[i],
+                initial_cluster=initial,
+                extra_args=[
+                    "--initial-cluster-token",
+                    token,
+                    "--initial-cluster-state",
+                    "new",
+                    # the last occurrence of a flag wins, as with Go's flag package
+                    "--initial-advertise-peer-urls",
+                    f"http://127.0.0.1:{proxy.ports[i]}",
+                ],
+            )
+            for i in range(size)
+        ]
+        try:
+            for m in members:
+                m.start(wait=False)
+            for m in members:
+                m.wait_ready(timeout=60)
+            yield Cluster(members), proxy
+        finally:
+            for m in members:
+                m.stop()
+    finally:
+        proxy.stop()
