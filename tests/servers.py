@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -41,10 +42,35 @@ def reference_etcdctl() -> str:
     return str(d / "etcdctl")
 
 
+_handed_out: set[int] = set()
+_port_rng = random.Random(os.getpid())
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port free now, below the kernel's ephemeral range (so that no outgoing connection,
+    e.g. a member dialling a peer, takes it before the server binds it), never handed out before
+    by this process."""
+    low = min(_ephemeral_low(), 32768)
+    for _ in range(500):
+        port = _port_rng.randrange(10000, low)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 def wait_until(cond: Callable[[], bool], timeout: float, what: str, interval: float = 0.02) -> None:
