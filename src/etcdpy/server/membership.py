@@ -23,6 +23,7 @@ import json
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from etcdpy.api import errors
@@ -67,22 +68,29 @@ class Member:
     client_urls: list[str] = field(default_factory=list)
     is_learner: bool = False
 
-    def to_json(self) -> bytes:
-        """etcd's JSON of a member: empty name, no client URLs and a false isLearner are left out."""
-        doc: dict[str, object] = {"id": self.id, "peerURLs": self.peer_urls}
+    def to_dict(self) -> dict[str, object]:
+        """etcd's JSON object of a member, in its field order; empty name, no client URLs and a false
+        isLearner are left out."""
+        doc: dict[str, object] = {"id": self.id, "peerURLs": list(self.peer_urls)}
+        if self.is_learner:
+            doc["isLearner"] = True
         if self.name:
             doc["name"] = self.name
         if self.client_urls:
-            doc["clientURLs"] = self.client_urls
-        if self.is_learner:
-            doc["isLearner"] = True
-        return json.dumps(doc, separators=(",", ":")).encode()
+            doc["clientURLs"] = list(self.client_urls)
+        return doc
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Member:
+        return cls(int(doc["id"]), doc.get("name", ""), list(doc.get("peerURLs") or []),
+                   list(doc.get("clientURLs") or []), bool(doc.get("isLearner", False)))
 
     @classmethod
     def from_json(cls, data: bytes) -> Member:
-        doc = json.loads(data)
-        return cls(int(doc["id"]), doc.get("name", ""), list(doc.get("peerURLs") or []),
-                   list(doc.get("clientURLs") or []), bool(doc.get("isLearner", False)))
+        return cls.from_dict(json.loads(data))
 
     @property
     def started(self) -> bool:

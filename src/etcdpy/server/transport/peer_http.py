@@ -43,17 +43,7 @@ class RemoteCluster:
 
 def members_json(members: Sequence[Member]) -> bytes:
     """etcd's JSON of membership.Member: empty name, client URLs and a false isLearner are omitted."""
-    out = []
-    for m in members:
-        item: dict[str, object] = {"id": m.id, "peerURLs": list(m.peer_urls)}
-        if m.is_learner:
-            item["isLearner"] = True
-        if m.name:
-            item["name"] = m.name
-        if m.client_urls:
-            item["clientURLs"] = list(m.client_urls)
-        out.append(item)
-    return json.dumps(out, separators=(",", ":")).encode() + b"\n"
+    return json.dumps([m.to_dict() for m in members], separators=(",", ":")).encode() + b"\n"
 
 
 async def serve(
@@ -153,13 +143,4 @@ def fetch_cluster(peer_urls: Sequence[str], timeout: float) -> RemoteCluster:
 
 
 def _parse_members(body: bytes) -> list[Member]:
-    return [
-        Member(
-            id=int(m["id"]),
-            name=m.get("name", ""),
-            peer_urls=list(m.get("peerURLs") or []),
-            client_urls=list(m.get("clientURLs") or []),
-            is_learner=bool(m.get("isLearner", False)),
-        )
-        for m in json.loads(body)
-    ]
+    return [Member.from_dict(m) for m in json.loads(body)]
