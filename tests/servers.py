@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,6 +160,21 @@ class EtcdProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
+            raise AssertionError(
+                f"{self.kind} on {self.endpoint} did not exit within {timeout}s of SIGTERM\n{self.log_tail()}"
+            ) from None
+
+
+def stop_all(procs: Iterable[EtcdProcess]) -> None:
+    """Stop every process, then raise the first failure to stop in time."""
+    failures: list[AssertionError] = []
+    for p in procs:
+        try:
+            p.stop()
+        except AssertionError as e:
+            failures.append(e)
+    if failures:
+        raise failures[0]
 
 
 @contextlib.contextmanager

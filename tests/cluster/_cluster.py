@@ -13,7 +13,7 @@ import grpc
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
 from tests.cluster._proxy import PeerProxy
-from tests.servers import EtcdProcess, free_port, reference_etcdctl, wait_until
+from tests.servers import EtcdProcess, free_port, reference_etcdctl, stop_all, wait_until
 
 
 @dataclass
@@ -106,8 +106,7 @@ def running_cluster(
             m.wait_ready(timeout=60)
         yield Cluster(members)
     finally:
-        for m in members:
-            m.stop()
+        stop_all(members)
 
 
 def member_status(member: EtcdProcess, timeout: float = 0.5) -> rpc_pb2.StatusResponse | None:
@@ -179,7 +178,6 @@ def running_proxied_cluster(
                 m.wait_ready(timeout=60)
             yield Cluster(members), proxy
         finally:
-            for m in members:
-                m.stop()
+            stop_all(members)
     finally:
         proxy.stop()

@@ -15,6 +15,7 @@ from typing import Any
 
 import uvloop
 
+from etcdpy.pkg import timeouts
 from etcdpy.raft import raftpb
 from etcdpy.server.membership import Member
 from etcdpy.server.transport import Transport, TransportConfig
@@ -209,13 +210,13 @@ async def raw_connect(
     reader, writer = await asyncio.open_connection("127.0.0.1", node.port)
     hello = Hello(version, kind, cluster_id, sender, node.id if receiver is None else receiver)
     writer.write(hello.encode())
-    verdict = Verdict.decode(await asyncio.wait_for(reader.readexactly(VERDICT_SIZE), 5))
+    verdict = Verdict.decode(await timeouts.wait_for(reader.readexactly(VERDICT_SIZE), 5))
     return reader, writer, verdict
 
 
 async def wait_closed_by_peer(reader: asyncio.StreamReader) -> None:
     """Until the other side closes the connection (reading whatever it still sends)."""
-    while await asyncio.wait_for(reader.read(65536), 5):
+    while await timeouts.wait_for(reader.read(65536), 5):
         pass
 
 

@@ -12,6 +12,7 @@ from typing import BinaryIO
 
 import pytest
 
+from etcdpy.pkg import timeouts
 from etcdpy.raft import raftpb
 from etcdpy.server.transport import snapshot_file_name
 from etcdpy.server.transport.codec import encode_message
@@ -95,7 +96,7 @@ async def _send_raw_snapshot(tmp: Path, tamper: str) -> tuple[bytes, list[tuple[
             writer.writelines([FRAME_HEADER.pack(0), digest])
         else:
             writer.write_eof()
-        answer = await asyncio.wait_for(reader.read(), 10)
+        answer = await timeouts.wait_for(reader.read(), 10)
         writer.close()
         # The receiver cleans up asynchronously after the answer (or the cut-off stream).
         await wait_until(

@@ -12,6 +12,7 @@ from etcdpy.mvcc.kvstore import KVStore
 from etcdpy.mvcc.watch_stream import WatchStream
 from etcdpy.mvcc.watchable_store import WatchableStore
 from etcdpy.mvcc.watcher import WatchResponse
+from etcdpy.pkg import timeouts
 from etcdpy.storage.backend import Backend
 
 
@@ -45,7 +46,7 @@ def delete(kv: KVStore, key: bytes, end: bytes = b"") -> int:
 
 
 async def take(stream: WatchStream, timeout: float = 2.0) -> WatchResponse:
-    return await asyncio.wait_for(stream.get(), timeout)
+    return await timeouts.wait_for(stream.get(), timeout)
 
 
 async def queued(stream: WatchStream, settle: float = 0.05) -> list[WatchResponse]:
@@ -53,7 +54,7 @@ async def queued(stream: WatchStream, settle: float = 0.05) -> list[WatchRespons
     out = []
     while True:
         try:
-            out.append(await asyncio.wait_for(stream.get(), settle))
+            out.append(await timeouts.wait_for(stream.get(), settle))
         except TimeoutError:
             return out
 

@@ -28,6 +28,7 @@ from etcdpy.mvcc.kvstore import KVStore
 from etcdpy.mvcc.txn_write import TxnWrite
 from etcdpy.mvcc.watcher import Watcher, WatchResponse, WatchSink
 from etcdpy.mvcc.watcher_group import WatcherGroup
+from etcdpy.pkg import timeouts
 
 # Watchers caught up per round, and revisions read from the store per round (etcd's bounds).
 MAX_WATCHERS_PER_SYNC = 512
@@ -171,7 +172,7 @@ class WatchableStore:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), SYNC_INTERVAL)
+                await timeouts.wait_for(self._wake.wait(), SYNC_INTERVAL)
 
     def _sync_round(self) -> bool:
         """Queue one bounded batch of history for up to MAX_WATCHERS_PER_SYNC unsynced watchers.

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from etcdpy.api import errors
+from etcdpy.pkg import timeouts
 
 RETRY_SECONDS: Final = 0.5
 
@@ -75,7 +76,7 @@ class LinearizableReads:
             self._request(ctx)
             wait = min(RETRY_SECONDS, deadline - loop.time())
             try:
-                return await asyncio.wait_for(answer, max(wait, 0.0))
+                return await timeouts.wait_for(answer, max(wait, 0.0))
             except TimeoutError:
                 self._pending.pop(ctx, None)
                 if loop.time() >= deadline:

@@ -44,7 +44,7 @@ from etcdpy.lease.ids import next_lease_id
 from etcdpy.lease.lessor import Lessor, NotPrimary, min_lease_ttl
 from etcdpy.mvcc.kvstore import KVStore
 from etcdpy.mvcc.watchable_store import WatchableStore
-from etcdpy.pkg import zaplog
+from etcdpy.pkg import timeouts, zaplog
 from etcdpy.pkg.idutil import IDGenerator
 from etcdpy.raft.errors import ProposalDroppedError
 from etcdpy.raft.raftpb import (
@@ -442,8 +442,11 @@ class EtcdServer:
             for rs in rd.read_states:
                 self.reads.answered(rs.request_ctx, rs.index)
             # A leader may send before its own write is durable (etcd's raft allows it); others not.
+            # A leader's Ready without new entries carries commit notices and heartbeats: they go
+            # after the proposers just answered, who then do not wait for those writes.
             leading = node.is_leader
-            if leading:
+            send_first = leading and bool(rd.entries)
+            if send_first:
                 self._send(rd.messages)
             saving = None
             took = 0.0
@@ -474,6 +477,9 @@ class EtcdServer:
             self._apply_entries(committed)
             node.advance(rd)
             self._maybe_release_wal()
+            if leading and not send_first and rd.messages:
+                await asyncio.sleep(0)
+                self._send(rd.messages)
 
     def _hand_over_proposals(self) -> None:
         """Give the node what was proposed since its last turn. What raft drops for want of a leader
@@ -873,7 +879,7 @@ class EtcdServer:
                 raise errors.TIMEOUT_LEADER_TRANSFER
             self._leader_moved.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._leader_moved.wait(), deadline - loop.time())
+                await timeouts.wait_for(self._leader_moved.wait(), deadline - loop.time())
 
     async def _forward_promote(self, mid: int) -> None:
         leader = self.cluster.members.get(self._lead)

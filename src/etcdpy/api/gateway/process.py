@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from etcdpy.api.gateway.listener import DEFAULT_MAX_REQUEST_BYTES, ClientListener
-from etcdpy.pkg import zaplog
+from etcdpy.pkg import timeouts, zaplog
 
 log = zaplog.get("embed")
 
@@ -89,7 +89,7 @@ class ClientPortProcess:
             ready_w = -1
             self._pidfd = os.pidfd_open(self._proc.pid)
             loop.add_reader(self._pidfd, self._reap)
-            got = await asyncio.wait_for(_read_byte(ready_r), START_TIMEOUT)
+            got = await timeouts.wait_for(_read_byte(ready_r), START_TIMEOUT)
         except TimeoutError:
             await self.stop()
             raise ClientPortError(f"the client port process did not start in {START_TIMEOUT:.0f}s") from None
@@ -109,7 +109,7 @@ class ClientPortProcess:
             return
         self._proc.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(asyncio.shield(self.exited), STOP_TIMEOUT)
+            await timeouts.wait_for(asyncio.shield(self.exited), STOP_TIMEOUT)
         except TimeoutError:
             self._proc.kill()
             await self.exited

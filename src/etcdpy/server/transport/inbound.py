@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from google.protobuf.message import DecodeError
 
-from etcdpy.pkg import zaplog
+from etcdpy.pkg import timeouts, zaplog
 from etcdpy.server.transport import peer_http
 from etcdpy.server.transport.codec import decode_message
 from etcdpy.server.transport.config import TransportConfig
@@ -126,11 +126,11 @@ class Inbound:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         timeout = self._cfg.handshake_timeout
-        first = await asyncio.wait_for(reader.readexactly(1), timeout)
+        first = await timeouts.wait_for(reader.readexactly(1), timeout)
         if first != MAGIC[:1]:
             await peer_http.serve(first, reader, writer, self._http, timeout)
             return
-        rest = await asyncio.wait_for(reader.readexactly(len(MAGIC) - 1 + HELLO_SIZE), timeout)
+        rest = await timeouts.wait_for(reader.readexactly(len(MAGIC) - 1 + HELLO_SIZE), timeout)
         if rest[: len(MAGIC) - 1] != MAGIC[1:]:
             raise ProtocolError("bad magic")
         hello = Hello.decode(rest[len(MAGIC) - 1 :])

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from etcdpy.pkg import timeouts
 from etcdpy.server.membership import Member
 from etcdpy.server.transport.endpoints import parse_peer_url
 from etcdpy.version import SERVER_VERSION
@@ -59,7 +60,7 @@ async def serve(
     head = first
     while True:
         try:
-            head += await asyncio.wait_for(reader.readuntil(_HEAD_END), idle_timeout)
+            head += await timeouts.wait_for(reader.readuntil(_HEAD_END), idle_timeout)
         except asyncio.LimitOverrunError:
             writer.write(_response(431, b"431 Request Header Fields Too Large", _TEXT, (), close=True))
             await writer.drain()

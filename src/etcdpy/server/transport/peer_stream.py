@@ -1,10 +1,10 @@
 """The outbound message stream to one peer.
 
 One long-lived connection per peer carries frames of encoded messages. `enqueue` never
-blocks: it appends to a bounded queue and schedules one flush for the current loop
-iteration, so everything queued in that iteration (a whole Ready's messages) leaves in a
-single `writelines`. When the socket buffer passes `write_buffer_bytes`, asyncio pauses
-writing; messages queue until it resumes and then go out together.
+blocks: it appends to a bounded queue; `flush` hands everything queued (a whole Ready's
+messages) to the socket in a single `writelines` at once, so a leader's appends are on the
+wire before it starts its own fsync. When the socket buffer passes `write_buffer_bytes`,
+asyncio pauses writing; messages queue until it resumes and then go out together.
 
 Queue rules (Raft tolerates loss; a blocked sender would stall the member):
 - queued while the stream is active or a dial is in progress;
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import cast
 
-from etcdpy.pkg import zaplog
+from etcdpy.pkg import timeouts, zaplog
 from etcdpy.server.transport.config import TransportConfig
 from etcdpy.server.transport.endpoints import Endpoints
 from etcdpy.server.transport.framing import FRAME_HEADER, VERDICT_SIZE, Status, Verdict
@@ -129,8 +129,6 @@ class PeerStream:
         self._queue.append(payload)
         self._queued += 1
         self._queued_bytes += n
-        if self._flush_handle is None and self._transport is not None and not self._paused:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
         return True
 
     def update_urls(self, urls: Sequence[str]) -> None:
@@ -148,10 +146,14 @@ class PeerStream:
 
     def _schedule_flush(self) -> None:
         if self._flush_handle is None and self._queue:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+            self._flush_handle = asyncio.get_running_loop().call_soon(self.flush)
 
-    def _flush(self) -> None:
-        self._flush_handle = None
+    def flush(self) -> None:
+        """Write what is queued, unless there is no active stream or it is paused (it is written
+        once the stream is active or resumes)."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
         transport = self._transport
         if transport is None or self._paused or not self._queue:
             return
@@ -203,7 +205,7 @@ class PeerStream:
         loop = asyncio.get_running_loop()
         cfg = self._cfg
         try:
-            _, conn = await asyncio.wait_for(
+            _, conn = await timeouts.wait_for(
                 loop.create_connection(
                     lambda: _StreamProtocol(self, self._hello, cfg.write_buffer_bytes), *addr
                 ),
@@ -217,7 +219,7 @@ class PeerStream:
             return None
         self._conn, self._conn_addr = conn, addr
         try:
-            verdict = await asyncio.wait_for(conn.verdict, cfg.handshake_timeout)
+            verdict = await timeouts.wait_for(conn.verdict, cfg.handshake_timeout)
         except TimeoutError:
             self._failure(log.warning, "remote peer did not answer the handshake in time", addr)
         else:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from etcdpy.pkg import fileutil, zaplog
+from etcdpy.pkg import fileutil, timeouts, zaplog
 from etcdpy.raft import raftpb
 from etcdpy.server.transport.codec import decode_message
 from etcdpy.server.transport.config import TransportConfig
@@ -79,7 +79,7 @@ async def _dial(endpoints: Endpoints, timeout: float) -> tuple[asyncio.StreamRea
     errors = []
     for addr in endpoints.all():
         try:
-            return await asyncio.wait_for(asyncio.open_connection(*addr), timeout)
+            return await timeouts.wait_for(asyncio.open_connection(*addr), timeout)
         except (OSError, TimeoutError) as exc:
             endpoints.failed(addr)
             errors.append(f"{addr[0]}:{addr[1]}: {exc or type(exc).__name__}")
@@ -97,7 +97,7 @@ async def _send(
     """Returns the database size; raises on refusal, I/O errors and a receiver-side failure."""
     io = cfg.snapshot_io_timeout
     writer.write(hello)
-    verdict = Verdict.decode(await asyncio.wait_for(reader.readexactly(VERDICT_SIZE), cfg.handshake_timeout))
+    verdict = Verdict.decode(await timeouts.wait_for(reader.readexactly(VERDICT_SIZE), cfg.handshake_timeout))
     if verdict.status != Status.OK:
         raise ProtocolError(f"request sent was ignored by remote peer ({verdict.reason()})")
     writer.writelines((frame_header(len(msg_payload)), msg_payload))
@@ -110,13 +110,13 @@ async def _send(
     try:
         while chunk := await asyncio.to_thread(_read_hashed, src, cfg.snapshot_chunk_bytes, digest):
             writer.writelines((frame_header(len(chunk)), chunk))
-            await asyncio.wait_for(writer.drain(), io)
+            await timeouts.wait_for(writer.drain(), io)
             size += len(chunk)
     finally:
         await asyncio.to_thread(src.close)
     writer.writelines((frame_header(0), digest.digest()))
-    await asyncio.wait_for(writer.drain(), io)
-    if await asyncio.wait_for(reader.readexactly(1), io) != SNAPSHOT_OK:
+    await timeouts.wait_for(writer.drain(), io)
+    if await timeouts.wait_for(reader.readexactly(1), io) != SNAPSHOT_OK:
         raise ProtocolError("remote peer failed to receive the snapshot")
     return size
 
@@ -154,7 +154,7 @@ class SnapshotReceiver:
         dst = os.fdopen(fd, "wb")
         try:
             size, digest = await self._receive_data(reader, dst)
-            if digest != await asyncio.wait_for(
+            if digest != await timeouts.wait_for(
                 reader.readexactly(SHA256_SIZE), self._cfg.snapshot_io_timeout
             ):
                 log.error("database snapshot checksum mismatch; discarded", size=size, **fields)
@@ -185,12 +185,12 @@ class SnapshotReceiver:
 
     async def _read_frame(self, reader: asyncio.StreamReader) -> bytes:
         io = self._cfg.snapshot_io_timeout
-        (n,) = FRAME_HEADER.unpack(await asyncio.wait_for(reader.readexactly(FRAME_HEADER.size), io))
+        (n,) = FRAME_HEADER.unpack(await timeouts.wait_for(reader.readexactly(FRAME_HEADER.size), io))
         if n > self._cfg.max_frame_bytes:
             raise ProtocolError(
                 f"snapshot frame of {n} bytes exceeds the limit of {self._cfg.max_frame_bytes}"
             )
-        return await asyncio.wait_for(reader.readexactly(n), io)
+        return await timeouts.wait_for(reader.readexactly(n), io)
 
 
 def _write_hashed(dst: BinaryIO, chunk: bytes, digest: hashlib._Hash) -> None:

@@ -111,8 +111,9 @@ class Transport:
         return None if peer is None else peer.stream.active_since
 
     def send(self, messages: Iterable[raftpb.Message]) -> None:
-        """Queue messages to their peers without blocking; MsgSnap must go through send_snapshot."""
+        """Write messages to their peers without blocking; MsgSnap must go through send_snapshot."""
         unreachable: set[int] | None = None
+        touched: set[PeerStream] = set()
         peers, max_frame = self._peers, self._cfg.max_frame_bytes
         for m in messages:
             if m.type == raftpb.MessageType.MsgSnap:
@@ -134,10 +135,13 @@ class Transport:
                     limit=max_frame,
                 )
             elif peer.stream.enqueue(payload):
+                touched.add(peer.stream)
                 continue
             if unreachable is None:
                 unreachable = set()
             unreachable.add(m.to)
+        for stream in touched:
+            stream.flush()
         if unreachable:
             loop = asyncio.get_running_loop()
             for peer_id in unreachable:
