@@ -442,11 +442,8 @@ class EtcdServer:
             for rs in rd.read_states:
                 self.reads.answered(rs.request_ctx, rs.index)
             # A leader may send before its own write is durable (etcd's raft allows it); others not.
-            # A leader's Ready without new entries carries commit notices and heartbeats: they go
-            # after the proposers just answered, who then do not wait for those writes.
             leading = node.is_leader
-            send_first = leading and bool(rd.entries)
-            if send_first:
+            if leading:
                 self._send(rd.messages)
             saving = None
             took = 0.0
@@ -477,9 +474,6 @@ class EtcdServer:
             self._apply_entries(committed)
             node.advance(rd)
             self._maybe_release_wal()
-            if leading and not send_first and rd.messages:
-                await asyncio.sleep(0)
-                self._send(rd.messages)
 
     def _hand_over_proposals(self) -> None:
         """Give the node what was proposed since its last turn. What raft drops for want of a leader
