@@ -5,11 +5,12 @@ loss of its leader."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.cluster._cluster import running_cluster
+from tests.cluster._cluster import Cluster, running_cluster
 from tests.servers import REPO, wait_until
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
@@ -66,9 +67,45 @@ def test_move_leader_hands_leadership_to_the_chosen_member(tmp_path: Path) -> No
         failed = c.etcdctl("move-leader", f"{leader_id:x}", endpoints=leader.endpoint, check=False)
         assert failed == ""
         # etcd-py's etcdctl finds the leader among the endpoints and moves it back.
-        ours = subprocess.run(
-            [sys.executable, "-m", "etcdpy.cli.etcdctl.main", f"--endpoints={c.endpoints}", "move-leader",
-             f"{leader_id:x}"], capture_output=True, text=True, timeout=30, env=ENV,
-        )
+        ours = _ours(c.endpoints, "move-leader", f"{leader_id:x}")
         assert ours.stdout == f"Leadership transferred from {target_id:x} to {leader_id:x}\n", ours.stderr
         assert c.wait_one_leader(not_id=target_id) == leader_id
+
+
+def _ours(endpoints: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run etcd-py's etcdctl."""
+    return subprocess.run(
+        [sys.executable, "-m", "etcdpy.cli.etcdctl.main", f"--endpoints={endpoints}", *args],
+        capture_output=True, text=True, timeout=30, env=ENV,
+    )
+
+
+def test_endpoint_status_and_health_of_the_whole_cluster_as_etcdctl(tmp_path: Path) -> None:
+    """Given one endpoint, `--cluster` asks every member; etcd-py's etcdctl prints what the real one
+    prints (health lines come in completion order and carry timings: compared sorted and masked)."""
+    with running_cluster("etcdpy", tmp_path, 3) as c:
+        c.wait_one_leader()
+        first = c.members[0].endpoint
+        c.etcdctl("put", "k", "v")  # every member applied the same index before the comparison
+        wait_until(lambda: _same_index(c), 10, "every member to apply the put")
+        for fmt in ("simple", "json", "table"):
+            ref = c.etcdctl("endpoint", "status", "--cluster", "-w", fmt, endpoints=first)
+            ours = _ours(first, "endpoint", "status", "--cluster", "-w", fmt)
+            assert ours.returncode == 0, ours.stderr
+            assert ours.stdout == ref, fmt
+            assert ref.count("127.0.0.1:") == 3, ref
+
+        def health(text: str) -> list[str]:
+            return sorted(re.sub(r"took = [^\s]+", "took = T", line) for line in text.splitlines())
+
+        ref = c.etcdctl("endpoint", "health", "--cluster", endpoints=first)
+        ours = _ours(first, "endpoint", "health", "--cluster")
+        assert ours.returncode == 0, ours.stderr
+        assert health(ours.stdout) == health(ref)
+        assert len(health(ref)) == 3
+
+
+def _same_index(c: Cluster) -> bool:
+    statuses = [c.status(m) for m in c.members]
+    indexes = {None if s is None else s.get("raftIndex") for s in statuses}
+    return None not in indexes and len(indexes) == 1
