@@ -29,6 +29,10 @@ class Lease:
     def refresh(self, now: float, extend: float = 0.0) -> None:
         self.expiry = now + extend + self.effective_ttl
 
+    def renew(self, now: float) -> None:
+        """A keep-alive restarts the full TTL, whatever was checkpointed."""
+        self.expiry = now + self.ttl
+
     def remaining(self, now: float) -> float:
         return self.expiry - now
 

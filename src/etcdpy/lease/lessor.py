@@ -135,10 +135,12 @@ class Lessor:
             lease.revoked.set_result(None)
 
     def checkpoint(self, lease_id: int, remaining_ttl: int) -> None:
-        """Record a lease's remaining TTL (used by the next promotion); unknown leases are ignored."""
+        """Record and persist a lease's remaining TTL (0: none), which the next promotion starts
+        from; unknown leases are ignored."""
         lease = self._leases.get(lease_id)
-        if lease is not None:
+        if lease is not None and lease.remaining_ttl != remaining_ttl:
             lease.remaining_ttl = remaining_ttl
+            bucket.save(self._backend, bucket.LeaseRecord(lease.id, lease.ttl, remaining_ttl))
 
     @property
     def tracking(self) -> bool:
@@ -198,7 +200,7 @@ class Lessor:
                 lease.revoked = asyncio.get_running_loop().create_future()
             await asyncio.shield(lease.revoked)
             raise errors.LEASE_NOT_FOUND
-        lease.refresh(self.clock())
+        lease.renew(self.clock())
         self._queue.register(lease_id, lease.expiry)
         return lease.ttl
 
@@ -220,6 +222,19 @@ class Lessor:
         if with_keys:
             resp.keys.extend(self.keys(lease_id))
         return resp
+
+    def due_checkpoints(self) -> list[rpc_pb2.LeaseCheckpoint]:
+        """On the primary: the remaining TTL, in whole seconds rounded up, of every lease with less
+        than its full TTL left and more than nothing."""
+        now = self.clock()
+        out: list[rpc_pb2.LeaseCheckpoint] = []
+        for lease in self._leases.values():
+            if lease.expiry == FOREVER:
+                continue
+            remaining = math.ceil(lease.remaining(now))
+            if 0 < remaining < lease.ttl and remaining != lease.remaining_ttl:
+                out.append(rpc_pb2.LeaseCheckpoint(ID=lease.id, remaining_TTL=remaining))
+        return out
 
     def leases(self) -> list[Lease]:
         """Every lease, soonest expiry first."""

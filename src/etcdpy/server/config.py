@@ -126,6 +126,9 @@ FLAGS: tuple[Flag, ...] = (
     Flag("experimental-corrupt-check-time", "duration", "0s", "Period of corruption checks.", "Experimental"),
     Flag("experimental-enable-lease-checkpoint", "bool", "false", "Checkpoint lease remaining TTLs.",
          "Experimental"),
+    # etcd 3.5 has the interval only in its embed config; etcd-py also takes it as a flag.
+    Flag("experimental-lease-checkpoint-interval", "duration", "5m",
+         "How often the leader checkpoints lease remaining TTLs.", "Experimental"),
     Flag("experimental-compaction-batch-limit", "int", "1000", "Keys deleted per compaction batch.",
          "Experimental"),
     Flag("experimental-watch-progress-notify-interval", "duration", "10m",
@@ -234,6 +237,8 @@ class ServerConfig:
     log_level: str = "info"
     unsafe_no_fsync: bool = False
     warning_apply_duration: float = 0.1
+    lease_checkpoint: bool = False
+    lease_checkpoint_interval: float = 300.0
     raw: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -327,6 +332,8 @@ def build_config(values: Mapping[str, str]) -> ServerConfig:
         log_level=raw["log-level"],
         unsafe_no_fsync=get_bool("unsafe-no-fsync"),
         warning_apply_duration=parse_duration(raw["experimental-warning-apply-duration"]),
+        lease_checkpoint=get_bool("experimental-enable-lease-checkpoint"),
+        lease_checkpoint_interval=parse_duration(raw["experimental-lease-checkpoint-interval"]),
         raw=raw,
     )
     for f in FLAGS:

@@ -29,16 +29,17 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 import grpc
 
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import raft_internal_pb2, rpc_pb2, rpc_pb2_grpc
+from etcdpy.lease.checkpoints import run_checkpoints
 from etcdpy.lease.expiry import run_expiry
 from etcdpy.lease.ids import next_lease_id
 from etcdpy.lease.lessor import Lessor, NotPrimary, min_lease_ttl
@@ -66,6 +67,7 @@ from etcdpy.server import txn
 from etcdpy.server.alarms import AlarmStore
 from etcdpy.server.apply import Applier
 from etcdpy.server.config import ServerConfig
+from etcdpy.server.lease_forward import LeaderLeases
 from etcdpy.server.membership import Cluster, Member, MemberStore, member_id, validate_urls
 from etcdpy.server.metrics import ServerMetrics
 from etcdpy.server.peer_handler import PeerHandler
@@ -78,6 +80,7 @@ from etcdpy.version import CLUSTER_VERSION, SERVER_VERSION
 
 InternalRaftRequest = raft_internal_pb2.InternalRaftRequest
 log = zaplog.get("etcdserver")
+T = TypeVar("T")
 
 # How long a proposer waits for its entry to be applied before giving up.
 REQUEST_TIMEOUT = 7.0
@@ -164,6 +167,9 @@ class EtcdServer:
         self.watchable = WatchableStore(self.kv)
         self.lessor = Lessor(self.kv, min_ttl=min_lease_ttl(cfg.election_ms, cfg.heartbeat_ms),
                              retry_interval=REQUEST_TIMEOUT)
+        self._leader_leases = LeaderLeases(self._leader_client_url, REQUEST_TIMEOUT)
+        # Fire-and-forget proposals (a renewal's checkpoint reset), kept referenced until done.
+        self._background: set[asyncio.Task[None]] = set()
         self.alarms = AlarmStore(self.backend)
         self.applier = Applier(self.kv, self._on_cluster_event, self.lessor, self.alarms)
         self.member_store = MemberStore(self.backend)
@@ -247,6 +253,10 @@ class EtcdServer:
         self._tasks.append(loop.create_task(self._tick(), name="raft-ticker"))
         self._tasks.append(loop.create_task(self.reads.run(), name="read-index"))
         self._tasks.append(loop.create_task(run_expiry(self.lessor, self._revoke_expired), name="lessor"))
+        if self.cfg.lease_checkpoint:
+            interval = self.cfg.lease_checkpoint_interval
+            checkpoints = run_checkpoints(self.lessor, self._checkpoint_leases, interval)
+            self._tasks.append(loop.create_task(checkpoints, name="lease-checkpoints"))
         self.watchable.start()
         self._wake.set()
         # Raft refuses to campaign while committed conf changes are unapplied, and the configuration
@@ -396,6 +406,9 @@ class EtcdServer:
         self._stopping = True
         self._wake.set()
         self.lessor.demote()
+        for task in self._background:
+            task.cancel()
+        await self._leader_leases.close()
         await self.watchable.stop()
         if self.transport is not None:
             await self.transport.stop()
@@ -794,16 +807,78 @@ class EtcdServer:
         await self.lease_revoke(rpc_pb2.LeaseRevokeRequest(ID=lease_id))
 
     async def lease_renew(self, lease_id: int) -> int:
-        """Keep-alive: renewed on the leader's lessor, not through the log (as etcd)."""
-        try:
-            return await self.lessor.renew(lease_id)
-        except NotPrimary:
-            raise errors.STOPPED if self._stopping else errors.NOT_LEADER from None
+        """Keep-alive: renewed on the leader's lessor, not through the log (as etcd); a follower
+        passes it on to the leader."""
 
-    def lease_time_to_live(self, req: rpc_pb2.LeaseTimeToLiveRequest) -> rpc_pb2.LeaseTimeToLiveResponse:
-        resp = self.lessor.time_to_live(req.ID, req.keys)
-        self._stamp(resp.header)
-        return resp
+        async def local() -> int:
+            ttl = await self.lessor.renew(lease_id)
+            lease = self.lessor.lookup(lease_id)
+            if self.cfg.lease_checkpoint and lease is not None and lease.remaining_ttl > 0:
+                # Renewed to its full TTL: a later leader must not start from the old checkpoint.
+                clear = rpc_pb2.LeaseCheckpoint(ID=lease_id, remaining_TTL=0)
+                task = asyncio.get_running_loop().create_task(
+                    self._checkpoint_leases(rpc_pb2.LeaseCheckpointRequest(checkpoints=[clear])))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            return ttl
+
+        return await self._on_leader_lessor(local, lambda: self._leader_leases.renew(lease_id))
+
+    async def _checkpoint_leases(self, req: rpc_pb2.LeaseCheckpointRequest) -> None:
+        with contextlib.suppress(errors.EtcdError):
+            await self.propose(InternalRaftRequest(lease_checkpoint=req))
+
+    async def lease_time_to_live(
+        self, req: rpc_pb2.LeaseTimeToLiveRequest
+    ) -> rpc_pb2.LeaseTimeToLiveResponse:
+        """Only the leader knows the remaining time: a follower asks it."""
+
+        async def local() -> rpc_pb2.LeaseTimeToLiveResponse:
+            if not self.lessor.primary:
+                raise NotPrimary
+            resp = self.lessor.time_to_live(req.ID, req.keys)
+            self._stamp(resp.header)
+            return resp
+
+        async def forwarded() -> rpc_pb2.LeaseTimeToLiveResponse:
+            resp = await self._leader_leases.time_to_live(req)
+            self._stamp(resp.header)
+            return resp
+
+        return await self._on_leader_lessor(local, forwarded)
+
+    async def _on_leader_lessor(
+        self, local: Callable[[], Awaitable[T]], forwarded: Callable[[], Awaitable[T]]
+    ) -> T:
+        """`local()` on the leader, else `forwarded()` to it; retried across leader changes until the
+        request timeout, as etcd retries a forwarded keep-alive."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REQUEST_TIMEOUT
+        while True:
+            if self._stopping:
+                raise errors.STOPPED
+            try:
+                if self.lessor.primary:
+                    return await local()
+                return await forwarded()
+            except NotPrimary:
+                pass
+            except errors.EtcdError as e:
+                if e not in (errors.NOT_LEADER, errors.NO_LEADER):
+                    raise
+            left = deadline - loop.time()
+            if left <= 0:
+                raise errors.TIMEOUT
+            # Retry once leadership moves, or after an election timeout (a dead leader not noticed yet).
+            self._leader_moved.clear()
+            with contextlib.suppress(TimeoutError):
+                await timeouts.wait_for(self._leader_moved.wait(), min(left, self.cfg.election_ms / 1000))
+
+    def _leader_client_url(self) -> str | None:
+        leader = self.cluster.members.get(self._lead)
+        if leader is None or leader.id == self.member.id or not leader.client_urls:
+            return None
+        return leader.client_urls[0]
 
     def lease_leases(self) -> rpc_pb2.LeaseLeasesResponse:
         return rpc_pb2.LeaseLeasesResponse(

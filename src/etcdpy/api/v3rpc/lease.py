@@ -31,7 +31,7 @@ class LeaseService(rpc_pb2_grpc.LeaseServicer):
         self, request: rpc_pb2.LeaseTimeToLiveRequest, context: Context
     ) -> rpc_pb2.LeaseTimeToLiveResponse:
         try:
-            return self._server.lease_time_to_live(request)
+            return await self._server.lease_time_to_live(request)
         except errors.EtcdError as e:
             if e != errors.LEASE_NOT_FOUND:
                 raise
