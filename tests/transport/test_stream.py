@@ -103,6 +103,26 @@ def test_each_send_leaves_at_once_in_one_write(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+def test_send_on_a_stream_lost_in_the_same_loop_turn_keeps_the_messages(tmp_path: Path, loop: str) -> None:
+    """The connection closes; before connection_lost runs, a send must neither raise (uvloop raises
+    on writes to a closed transport, which once killed a member's raft loop) nor lose the messages:
+    they leave on the next stream."""
+
+    async def scenario() -> None:
+        n1, n2 = nodes = await start_cluster(tmp_path, [1, 2])
+        try:
+            conn = n1.transport._peers[2].stream._transport
+            assert conn is not None
+            conn.close()
+            n1.transport.send([heartbeat(1, 2, 7)])
+            await wait_until(lambda: any(m.commit == 7 for m in _from(n2, 1)), "the heartbeat, redelivered")
+        finally:
+            await stop_all(nodes)
+
+    run(scenario(), loop)
+
+
 class _SlowPeer(asyncio.Protocol):
     """Accepts a stream as member 2, then reads nothing until told to: the sender's buffers fill up."""
 

@@ -74,6 +74,10 @@ def _host_port(url: str) -> tuple[str, int]:
     return host, parts.port or (443 if parts.scheme == "https" else 80)
 
 
+class MemberFailedError(RuntimeError):
+    """A task the member cannot work without failed."""
+
+
 class Etcd:
     """A running member. `await Etcd.start(cfg)`, then `await etcd.stop()`."""
 
@@ -178,15 +182,19 @@ class Etcd:
 
     async def wait_failed(self) -> None:
         """Return when the cluster removed this member; raise when it can no longer serve (its client
-        port process died)."""
+        port process died, or a task it cannot work without failed)."""
         assert self._client_port is not None
         failed = asyncio.ensure_future(self._client_port.wait_failed())
         removed = asyncio.ensure_future(self.server.removed.wait())
+        crashed = asyncio.ensure_future(self.server.failed.wait())
         try:
-            await asyncio.wait((failed, removed), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((failed, removed, crashed), return_when=asyncio.FIRST_COMPLETED)
         finally:
             failed.cancel()
             removed.cancel()
+            crashed.cancel()
         error = failed.exception() if failed.done() and not failed.cancelled() else None
         if error is not None:
             raise error
+        if self.server.failed.is_set():
+            raise MemberFailedError(self.server.failure)

@@ -29,7 +29,7 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -133,6 +133,9 @@ class EtcdServer:
         self._leader_elected_at = 0.0  # loop time a leader was last elected
         # Set when the cluster removed this member: it stops serving (etcd exits).
         self.removed = asyncio.Event()
+        # Set when a vital task failed; `failure` says which and how.
+        self.failed = asyncio.Event()
+        self.failure = ""
         self._received: dict[int, Path] = {}  # snapshot index -> the leader's database, received
         self.reads = LinearizableReads(self._request_read_index, self.wait_applied, REQUEST_TIMEOUT)
         # Proposed but not yet handed to the node; the driver hands them over a batch at a time.
@@ -240,7 +243,6 @@ class EtcdServer:
     async def start(self, peer_sockets: Sequence[socket.socket] = ()) -> None:
         """Serve the peer port on `peer_sockets` (bound by the caller), start consensus, and return
         once this member has published itself to the cluster through raft."""
-        loop = asyncio.get_running_loop()
         self.transport = Transport(
             self.member.id, self.cluster.id, PeerHandler(self), Path(self.cfg.member_dir) / "snap",
             TransportConfig.for_limits(self.cfg.max_request_bytes, MAX_SIZE_PER_MSG),
@@ -249,14 +251,14 @@ class EtcdServer:
             if m.id != self.member.id:
                 self.transport.add_peer(m.id, m.peer_urls)
         self.transport.start(peer_sockets)
-        self._tasks.append(loop.create_task(self._run(), name="raft-loop"))
-        self._tasks.append(loop.create_task(self._tick(), name="raft-ticker"))
-        self._tasks.append(loop.create_task(self.reads.run(), name="read-index"))
-        self._tasks.append(loop.create_task(run_expiry(self.lessor, self._revoke_expired), name="lessor"))
+        self._spawn_vital(self._run(), "raft-loop")
+        self._spawn_vital(self._tick(), "raft-ticker")
+        self._spawn_vital(self.reads.run(), "read-index")
+        self._spawn_vital(run_expiry(self.lessor, self._revoke_expired), "lessor")
         if self.cfg.lease_checkpoint:
             interval = self.cfg.lease_checkpoint_interval
-            checkpoints = run_checkpoints(self.lessor, self._checkpoint_leases, interval)
-            self._tasks.append(loop.create_task(checkpoints, name="lease-checkpoints"))
+            self._spawn_vital(run_checkpoints(self.lessor, self._checkpoint_leases, interval),
+                              "lease-checkpoints")
         self.watchable.start()
         self._wake.set()
         # Raft refuses to campaign while committed conf changes are unapplied, and the configuration
@@ -280,6 +282,22 @@ class EtcdServer:
                 log.warning("failed to publish local member to cluster through raft", error=str(e))
         log.info("published local member to cluster through raft", **{
             "local-member-id": f"{self.member.id:x}", "cluster-id": f"{self.cluster.id:x}"})
+
+    def _spawn_vital(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a task the member cannot work without: if it fails, `failed` is set (the member
+        then shuts down rather than go on half alive)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.append(task)
+        task.add_done_callback(self._vital_done)
+
+    def _vital_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self.failed.is_set():
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("member task failed", task=task.get_name(), error=repr(error))
+            self.failure = f"{task.get_name()}: {error!r}"
+            self.failed.set()
 
     async def _tick(self) -> None:
         """One raft tick per --heartbeat-interval."""

@@ -155,7 +155,9 @@ class PeerStream:
             self._flush_handle.cancel()
             self._flush_handle = None
         transport = self._transport
-        if transport is None or self._paused or not self._queue:
+        # A transport lost in this loop turn is closing before connection_lost clears it: what is
+        # queued waits for the next stream (writing to it would raise).
+        if transport is None or self._paused or not self._queue or transport.is_closing():
             return
         frames = self._queue
         stats = self.stats
