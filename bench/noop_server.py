@@ -4,6 +4,12 @@ The ceiling any single Python process on grpcio can reach for these RPCs; the
 benchmark compares the real server against it. DeleteRange exists only so that
 `etcdctl check perf` (which deletes its prefix at the end) can run against it.
 
+The aio server also serves the least that the watch and lease workloads need:
+Watch hands every Put to the watchers of exactly its key (no ranges, no history,
+one constant revision), LeaseGrant grants whatever is asked, and LeaseKeepAlive
+answers every renewal with a fixed TTL, storing nothing (the other Lease RPCs
+answer as if every lease existed with that TTL).
+
 Two variants bound what etcd-py's own work costs and what its transport costs:
 --client-port serves gRPC on a private unix socket behind etcd-py's client port
 process (`etcdpy.api.gateway.process`), exactly as the etcd command does, so the
@@ -19,18 +25,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import shutil
 import socket
 import tempfile
+from collections.abc import AsyncIterator
 from concurrent import futures
 
 import grpc
 import grpc.aio
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
+from etcdpy.api.pb.mvccpb import kv_pb2
 
 _HEADER = rpc_pb2.ResponseHeader(cluster_id=1, member_id=1, revision=1, raft_term=2)
+_LEASE_TTL = 60
 
 
 class NoopKV(rpc_pb2_grpc.KVServicer):
@@ -73,8 +83,114 @@ class _SyncedFile:
         os.fdatasync(self._fd)
 
 
+# A watch stream's outgoing responses.
+_Outbox = asyncio.Queue[rpc_pb2.WatchResponse]
+
+
+class _Watchers:
+    """Who watches which key: key -> {(stream outbox, watch id)}."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[bytes, set[tuple[_Outbox, int]]] = {}
+
+    def add(self, key: bytes, outbox: _Outbox, watch_id: int) -> None:
+        self._by_key.setdefault(key, set()).add((outbox, watch_id))
+
+    def remove(self, key: bytes, outbox: _Outbox, watch_id: int) -> None:
+        watchers = self._by_key.get(key)
+        if watchers is not None:
+            watchers.discard((outbox, watch_id))
+            if not watchers:
+                del self._by_key[key]
+
+    def publish(self, key: bytes, value: bytes) -> None:
+        watchers = self._by_key.get(key)
+        if not watchers:
+            return
+        event = kv_pb2.Event(
+            type=kv_pb2.Event.PUT,
+            kv=kv_pb2.KeyValue(key=key, value=value, create_revision=1, mod_revision=1, version=1),
+        )
+        for outbox, watch_id in watchers:
+            outbox.put_nowait(rpc_pb2.WatchResponse(header=_HEADER, watch_id=watch_id, events=[event]))
+
+
+class AsyncNoopWatch(rpc_pb2_grpc.WatchServicer):
+    def __init__(self, watchers: _Watchers) -> None:
+        self._watchers = watchers
+
+    async def Watch(
+        self,
+        request_iterator: AsyncIterator[rpc_pb2.WatchRequest],
+        context: grpc.aio.ServicerContext[object, object],
+    ) -> AsyncIterator[rpc_pb2.WatchResponse]:
+        outbox: _Outbox = asyncio.Queue()
+        keys: dict[int, bytes] = {}  # this stream's watches: watch id -> key
+
+        async def read() -> None:
+            ids = itertools.count()
+            async for request in request_iterator:
+                if request.HasField("create_request"):
+                    watch_id = next(ids)
+                    keys[watch_id] = request.create_request.key
+                    self._watchers.add(request.create_request.key, outbox, watch_id)
+                    outbox.put_nowait(rpc_pb2.WatchResponse(header=_HEADER, watch_id=watch_id, created=True))
+                elif request.HasField("cancel_request"):
+                    watch_id = request.cancel_request.watch_id
+                    key = keys.pop(watch_id, None)
+                    if key is not None:
+                        self._watchers.remove(key, outbox, watch_id)
+                    outbox.put_nowait(rpc_pb2.WatchResponse(header=_HEADER, watch_id=watch_id, canceled=True))
+
+        reader = asyncio.ensure_future(read())
+        try:
+            # As etcd, the stream stays open after the client stops sending, until it cancels.
+            while True:
+                yield await outbox.get()
+        finally:
+            reader.cancel()
+            for watch_id, key in keys.items():
+                self._watchers.remove(key, outbox, watch_id)
+
+
+class AsyncNoopLease(rpc_pb2_grpc.LeaseServicer):
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    async def LeaseGrant(
+        self, request: rpc_pb2.LeaseGrantRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> rpc_pb2.LeaseGrantResponse:
+        return rpc_pb2.LeaseGrantResponse(header=_HEADER, ID=request.ID or next(self._ids), TTL=request.TTL)
+
+    async def LeaseKeepAlive(
+        self,
+        request_iterator: AsyncIterator[rpc_pb2.LeaseKeepAliveRequest],
+        context: grpc.aio.ServicerContext[object, object],
+    ) -> AsyncIterator[rpc_pb2.LeaseKeepAliveResponse]:
+        async for request in request_iterator:
+            yield rpc_pb2.LeaseKeepAliveResponse(header=_HEADER, ID=request.ID, TTL=_LEASE_TTL)
+
+    async def LeaseRevoke(
+        self, request: rpc_pb2.LeaseRevokeRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> rpc_pb2.LeaseRevokeResponse:
+        return rpc_pb2.LeaseRevokeResponse(header=_HEADER)
+
+    async def LeaseTimeToLive(
+        self, request: rpc_pb2.LeaseTimeToLiveRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> rpc_pb2.LeaseTimeToLiveResponse:
+        return rpc_pb2.LeaseTimeToLiveResponse(
+            header=_HEADER, ID=request.ID, TTL=_LEASE_TTL, grantedTTL=_LEASE_TTL
+        )
+
+    async def LeaseLeases(
+        self, request: rpc_pb2.LeaseLeasesRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> rpc_pb2.LeaseLeasesResponse:
+        return rpc_pb2.LeaseLeasesResponse(header=_HEADER)
+
+
 class AsyncNoopKV(rpc_pb2_grpc.KVServicer):
-    def __init__(self, synced: _SyncedFile | None = None) -> None:
+    def __init__(self, watchers: _Watchers, synced: _SyncedFile | None = None) -> None:
+        self._watchers = watchers
         self._synced = synced
 
     async def Range(
@@ -87,6 +203,7 @@ class AsyncNoopKV(rpc_pb2_grpc.KVServicer):
     ) -> rpc_pb2.PutResponse:
         if self._synced is not None:
             self._synced.append(b"\0" * 300)
+        self._watchers.publish(request.key, request.value)
         return rpc_pb2.PutResponse(header=_HEADER)
 
     async def DeleteRange(
@@ -108,7 +225,10 @@ class AsyncNoopKV(rpc_pb2_grpc.KVServicer):
 async def _serve_aio(addr: str, client_port: bool, fsync_dir: str | None) -> None:
     server = grpc.aio.server()
     synced = _SyncedFile(fsync_dir) if fsync_dir else None
-    rpc_pb2_grpc.add_KVServicer_to_server(AsyncNoopKV(synced), server)
+    watchers = _Watchers()
+    rpc_pb2_grpc.add_KVServicer_to_server(AsyncNoopKV(watchers, synced), server)
+    rpc_pb2_grpc.add_WatchServicer_to_server(AsyncNoopWatch(watchers), server)
+    rpc_pb2_grpc.add_LeaseServicer_to_server(AsyncNoopLease(), server)
     if not client_port:
         server.add_insecure_port(addr)
         await server.start()
@@ -124,8 +244,9 @@ async def _serve_aio(addr: str, client_port: bool, fsync_dir: str | None) -> Non
         await server.start()
         host, _, port = addr.rpartition(":")
         sockets: list[socket.socket] = bind(host, int(port))
-        front = ClientPortProcess(sockets, target, max_request_bytes=1572864, cors="*",
-                                  log_outputs=["stderr"], log_level="warn")
+        front = ClientPortProcess(
+            sockets, target, max_request_bytes=1572864, cors="*", log_outputs=["stderr"], log_level="warn"
+        )
         await front.start()
         await front.wait_failed()
     finally:

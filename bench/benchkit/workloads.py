@@ -5,6 +5,9 @@ Adding a workload means one more Workload in WORKLOADS; `setup` prepares the tar
 (it gets the target's endpoints) before the load tool starts. On a cluster the load tool gets every
 member's endpoint and spreads its connections over them, except for a `leader_only` workload, which
 it sends to the leader alone (--target-leader), as etcd's guide measures a single client.
+
+The watch and lease workloads have no counterpart in etcd's guide; their shapes are those of the
+issue asking for them: one writer fanned out to 1000 watchers, and keep-alives from 1000 clients.
 """
 
 from __future__ import annotations
@@ -29,10 +32,14 @@ class Workload:
     base_total: int
     setup: Callable[[Sequence[str]], None] | None = None
     leader_only: bool = False
+    # Every one of the --total requests reaches all clients (a put each watcher sees), so the tool
+    # counts total x clients results and one request already lets every client take part.
+    fanout: bool = False
 
     def total(self, scale: float) -> int:
-        """Requests at `scale`; at least one per client so every client takes part."""
-        return max(self.clients, round(self.base_total * scale))
+        """Requests at `scale`; at least one per client (one in all for a fan-out) so every client
+        takes part."""
+        return max(1 if self.fanout else self.clients, round(self.base_total * scale))
 
     def args(self, scale: float, members: int = 1) -> list[str]:
         """benchmark's arguments after --endpoints and the harness's own flags, for a target of
@@ -51,6 +58,9 @@ def _put_range_key(endpoints: Sequence[str]) -> None:
 
 
 _PUT = ("put", "--key-size=8", "--sequential-keys", "--val-size=256")
+# watch-latency waits for every watcher's event before the next put, so the put rate never binds
+# at this setting: the loop runs as fast as the server fans out.
+_UNLIMITED_PUT_RATE = 100_000
 
 WORKLOADS: dict[str, Workload] = {
     w.name: w
@@ -89,6 +99,25 @@ WORKLOADS: dict[str, Workload] = {
             100,
             1000,
             ("txn-put", "--key-size=8", "--val-size=256"),
+            100_000,
+        ),
+        Workload(
+            "watch-fanout",
+            "1 writer putting one key watched by 1000 watchers (1000 clients, 100 connections); "
+            "req/s is events delivered per second",
+            100,
+            1000,
+            ("watch-latency", "--key-size=8", "--val-size=256", f"--put-rate={_UNLIMITED_PUT_RATE}"),
+            1_000,
+            fanout=True,
+        ),
+        Workload(
+            "lease-keepalive",
+            "lease keep-alive (each client grants one lease, then renews it), 1000 clients over "
+            "100 connections",
+            100,
+            1000,
+            ("lease-keepalive",),
             100_000,
         ),
     )

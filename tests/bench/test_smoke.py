@@ -56,6 +56,15 @@ def test_noop_target(tmp_path: Path) -> None:
     assert list(tmp_path.glob("*.md"))
 
 
+def test_noop_target_serves_watch_and_lease(tmp_path: Path) -> None:
+    _, doc = _run(tmp_path, "--targets", "noop", "--workloads", "watch-fanout,lease-keepalive")
+    assert [(r["workload"], r["failure"]) for r in doc["results"]] == [
+        ("watch-fanout", None),
+        ("lease-keepalive", None),
+    ]
+    assert all(r["requests_per_sec"] > 0 and r["measurement"]["errors"] == {} for r in doc["results"])
+
+
 @pytest.mark.reference
 def test_reference_against_noop(tmp_path: Path) -> None:
     _, doc = _run(tmp_path, "--targets", "reference,noop", "--workloads", "range-l")
