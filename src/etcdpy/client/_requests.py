@@ -123,3 +123,31 @@ def member_update_request(member_id: int, peer_urls: Sequence[str]) -> pb.Member
     """Raises `URLError` for a peer URL etcd's client would not send."""
     check_peer_urls(peer_urls)
     return pb.MemberUpdateRequest(ID=member_id, peerURLs=peer_urls)
+
+
+def watch_create_request(
+    key: Bytes,
+    range_end: Bytes = b"",
+    *,
+    prefix: bool = False,
+    from_key: bool = False,
+    start_revision: int = 0,
+    prev_kv: bool = False,
+    progress_notify: bool = False,
+    no_put: bool = False,
+    no_delete: bool = False,
+) -> pb.WatchCreateRequest:
+    k, end = key_range(key, range_end, prefix, from_key)
+    filters = [
+        f
+        for f, on in ((pb.WatchCreateRequest.NOPUT, no_put), (pb.WatchCreateRequest.NODELETE, no_delete))
+        if on
+    ]
+    return pb.WatchCreateRequest(
+        key=k,
+        range_end=end,
+        start_revision=start_revision,
+        prev_kv=prev_kv,
+        progress_notify=progress_notify,
+        filters=filters,
+    )

@@ -41,3 +41,12 @@ MEMBER_PROMOTE = Rpc("/etcdserverpb.Cluster/MemberPromote", pb.MemberPromoteResp
 MOVE_LEADER = Rpc("/etcdserverpb.Maintenance/MoveLeader", pb.MoveLeaderResponse, False)
 
 AUTHENTICATE = Rpc("/etcdserverpb.Auth/Authenticate", pb.AuthenticateResponse, False)
+
+LEASE_GRANT = Rpc("/etcdserverpb.Lease/LeaseGrant", pb.LeaseGrantResponse, False)
+LEASE_REVOKE = Rpc("/etcdserverpb.Lease/LeaseRevoke", pb.LeaseRevokeResponse, False)
+LEASE_TIME_TO_LIVE = Rpc("/etcdserverpb.Lease/LeaseTimeToLive", pb.LeaseTimeToLiveResponse, True)
+LEASE_LEASES = Rpc("/etcdserverpb.Lease/LeaseLeases", pb.LeaseLeasesResponse, True)
+
+# Bidirectional streams; `read_only` is unused (a broken stream is reopened by its owner).
+WATCH = Rpc("/etcdserverpb.Watch/Watch", pb.WatchResponse, True)
+LEASE_KEEP_ALIVE = Rpc("/etcdserverpb.Lease/LeaseKeepAlive", pb.LeaseKeepAliveResponse, True)

@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.client import _endpoints, _rpc, _status
+from etcdpy.client._bidi import AsyncBidi
 from etcdpy.client._channel import channel_options
 from etcdpy.client._failover import Attempts
 from etcdpy.client._requests import (
@@ -22,8 +23,11 @@ from etcdpy.client._requests import (
     member_update_request,
     put_request,
     range_request,
+    watch_create_request,
 )
+from etcdpy.client.lease import AsyncKeepAlive, check_once
 from etcdpy.client.txn import txn_request
+from etcdpy.client.watch import AsyncWatch
 
 Resp = TypeVar("Resp", bound=Message)
 
@@ -162,6 +166,33 @@ class AsyncClient:
             return response
         raise attempts.give_up()
 
+    async def _open_stream(
+        self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None
+    ) -> tuple[AsyncBidi[Resp], Resp]:
+        """A bidirectional stream on the first endpoint that answers `request`, and its answer."""
+        await self.connect()
+        attempts = Attempts(self._order(None), timeout)
+        while (step := attempts.next()) is not None:
+            index, pause = step
+            if pause:
+                await asyncio.sleep(pause)
+            stream: AsyncBidi[Resp] = AsyncBidi(self._conns[index].channel, rpc, self._metadata())
+            try:
+                await stream.send(request)
+                first = await stream.recv()
+            except errors.EtcdError as err:
+                stream.close()
+                if not attempts.failed(err, True):
+                    raise
+                continue
+            if first is None:
+                stream.close()
+                attempts.failed(_status.TransportError("stream closed", grpc.StatusCode.UNAVAILABLE), True)
+                continue
+            self._current = index
+            return stream, first
+        raise attempts.give_up()
+
     def _timeout(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout
 
@@ -200,6 +231,49 @@ class AsyncClient:
     ) -> pb.CompactionResponse:
         request = pb.CompactionRequest(revision=revision, physical=physical)
         return await self._call(_rpc.COMPACT, request, self._timeout(timeout), None)
+
+    async def watch(
+        self, key: Bytes, range_end: Bytes = b"", *, timeout: float | None = None, **options: Any
+    ) -> AsyncWatch:
+        """See `Client.watch`; `async for` the result."""
+        watch = AsyncWatch(self, watch_create_request(key, range_end, **options))
+        await watch.start(self._timeout(timeout))
+        return watch
+
+    # -- Lease --------------------------------------------------------------------------------
+
+    async def grant(
+        self, ttl: int, lease_id: int = 0, *, timeout: float | None = None
+    ) -> pb.LeaseGrantResponse:
+        request = pb.LeaseGrantRequest(TTL=ttl, ID=lease_id)
+        return await self._call(_rpc.LEASE_GRANT, request, self._timeout(timeout), None)
+
+    async def revoke(self, lease_id: int, *, timeout: float | None = None) -> pb.LeaseRevokeResponse:
+        request = pb.LeaseRevokeRequest(ID=lease_id)
+        return await self._call(_rpc.LEASE_REVOKE, request, self._timeout(timeout), None)
+
+    async def time_to_live(
+        self, lease_id: int, *, keys: bool = False, timeout: float | None = None
+    ) -> pb.LeaseTimeToLiveResponse:
+        request = pb.LeaseTimeToLiveRequest(ID=lease_id, keys=keys)
+        return await self._call(_rpc.LEASE_TIME_TO_LIVE, request, self._timeout(timeout), None)
+
+    async def leases(self, *, timeout: float | None = None) -> pb.LeaseLeasesResponse:
+        return await self._call(_rpc.LEASE_LEASES, pb.LeaseLeasesRequest(), self._timeout(timeout), None)
+
+    async def keep_alive(self, lease_id: int, *, timeout: float | None = None) -> AsyncKeepAlive:
+        """See `Client.keep_alive`; `async for` the result."""
+        keep_alive = AsyncKeepAlive(self, lease_id)
+        await keep_alive.start(self._timeout(timeout))
+        return keep_alive
+
+    async def keep_alive_once(
+        self, lease_id: int, *, timeout: float | None = None
+    ) -> pb.LeaseKeepAliveResponse:
+        request = pb.LeaseKeepAliveRequest(ID=lease_id)
+        stream, resp = await self._open_stream(_rpc.LEASE_KEEP_ALIVE, request, self._timeout(timeout))
+        stream.close()
+        return check_once(resp)
 
     # -- Maintenance ----------------------------------------------------------------------
 

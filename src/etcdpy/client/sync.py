@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.client import _endpoints, _rpc, _status
+from etcdpy.client._bidi import SyncBidi
 from etcdpy.client._channel import channel_options
 from etcdpy.client._failover import Attempts
 from etcdpy.client._requests import (
@@ -22,8 +23,11 @@ from etcdpy.client._requests import (
     member_update_request,
     put_request,
     range_request,
+    watch_create_request,
 )
+from etcdpy.client.lease import KeepAlive, check_once
 from etcdpy.client.txn import txn_request
+from etcdpy.client.watch import Watch
 
 Resp = TypeVar("Resp", bound=Message)
 
@@ -166,6 +170,32 @@ class Client:
             return response
         raise attempts.give_up()
 
+    def _open_stream(
+        self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None
+    ) -> tuple[SyncBidi[Resp], Resp]:
+        """A bidirectional stream on the first endpoint that answers `request`, and its answer."""
+        attempts = Attempts(self._order(None), timeout)
+        while (step := attempts.next()) is not None:
+            index, pause = step
+            if pause:
+                time.sleep(pause)
+            stream: SyncBidi[Resp] = SyncBidi(self._conns[index].channel, rpc, self._metadata())
+            stream.send(request)
+            try:
+                first = stream.recv()
+            except errors.EtcdError as err:
+                stream.close()
+                if not attempts.failed(err, True):
+                    raise
+                continue
+            if first is None:
+                stream.close()
+                attempts.failed(_status.TransportError("stream closed", grpc.StatusCode.UNAVAILABLE), True)
+                continue
+            self._current = index
+            return stream, first
+        raise attempts.give_up()
+
     def _timeout(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout
 
@@ -210,6 +240,48 @@ class Client:
     ) -> pb.CompactionResponse:
         request = pb.CompactionRequest(revision=revision, physical=physical)
         return self._call(_rpc.COMPACT, request, self._timeout(timeout), None)
+
+    def watch(
+        self, key: Bytes, range_end: Bytes = b"", *, timeout: float | None = None, **options: Any
+    ) -> Watch:
+        """Watch `key` (or [key, range_end)); options: prefix, from_key, start_revision, prev_kv,
+        progress_notify, no_put, no_delete. Returns once the server has set the watch up
+        (`timeout` bounds that); see `etcdpy.client.watch`."""
+        return Watch(self, watch_create_request(key, range_end, **options), self._timeout(timeout))
+
+    # -- Lease --------------------------------------------------------------------------------
+
+    def grant(self, ttl: int, lease_id: int = 0, *, timeout: float | None = None) -> pb.LeaseGrantResponse:
+        """A lease of `ttl` seconds; `lease_id` 0 lets the server choose the ID."""
+        request = pb.LeaseGrantRequest(TTL=ttl, ID=lease_id)
+        return self._call(_rpc.LEASE_GRANT, request, self._timeout(timeout), None)
+
+    def revoke(self, lease_id: int, *, timeout: float | None = None) -> pb.LeaseRevokeResponse:
+        """End a lease now, deleting the keys attached to it."""
+        request = pb.LeaseRevokeRequest(ID=lease_id)
+        return self._call(_rpc.LEASE_REVOKE, request, self._timeout(timeout), None)
+
+    def time_to_live(
+        self, lease_id: int, *, keys: bool = False, timeout: float | None = None
+    ) -> pb.LeaseTimeToLiveResponse:
+        """A lease's granted and remaining TTL (-1 once gone), with its keys if `keys`."""
+        request = pb.LeaseTimeToLiveRequest(ID=lease_id, keys=keys)
+        return self._call(_rpc.LEASE_TIME_TO_LIVE, request, self._timeout(timeout), None)
+
+    def leases(self, *, timeout: float | None = None) -> pb.LeaseLeasesResponse:
+        return self._call(_rpc.LEASE_LEASES, pb.LeaseLeasesRequest(), self._timeout(timeout), None)
+
+    def keep_alive(self, lease_id: int, *, timeout: float | None = None) -> KeepAlive:
+        """Renew a lease for as long as the result is iterated; see `etcdpy.client.lease`.
+        `timeout` bounds the first renewal."""
+        return KeepAlive(self, lease_id, self._timeout(timeout))
+
+    def keep_alive_once(self, lease_id: int, *, timeout: float | None = None) -> pb.LeaseKeepAliveResponse:
+        """Renew a lease once; raises LEASE_NOT_FOUND for one that no longer exists."""
+        request = pb.LeaseKeepAliveRequest(ID=lease_id)
+        stream, resp = self._open_stream(_rpc.LEASE_KEEP_ALIVE, request, self._timeout(timeout))
+        stream.close()
+        return check_once(resp)
 
     # -- Maintenance (per endpoint: None means whichever endpoint answers) ----------------
 

@@ -62,9 +62,12 @@ class Invocation:
         stdout: BinaryIO,
         stderr: BinaryIO,
         environ: Mapping[str, str],
+        argv: list[str] | None = None,
     ) -> None:
         self.cmd = cmd
         self.args = args
+        # The whole command line (without the program name), `--` included.
+        self.argv = argv or []
         self.flags = flags
         self.stdin = stdin
         self.stdout = stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from typing import BinaryIO
@@ -94,7 +95,9 @@ def run(
     if cmd.parent is root and cmd.name == "help":
         return _help_topic(root, args, io)
 
-    inv = Invocation(cmd, args, flags, stdin=stdin, stdout=stdout, stderr=stderr, environ=env)
+    inv = Invocation(
+        cmd, args, flags, stdin=stdin, stdout=stdout, stderr=stderr, environ=env, argv=list(argv)
+    )
     try:
         if flags.value("debug"):
             inv.apply_env()
@@ -123,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             environ=os.environ,
         )
     except KeyboardInterrupt:
+        # Die of the signal, as Go's default SIGINT handling does.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
         code = 130
     except BrokenPipeError:
         code = ExitCode.IO

@@ -6,6 +6,7 @@ kind ends the command with `<format> not supported as output format` (exit 4).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -168,6 +169,28 @@ class Printer:
     def endpoint_hashkv(self, items: Sequence[EndpointHashKV]) -> None:
         raise self.unsupported()
 
+    def watch(self, resp: pb.WatchResponse) -> None:
+        raise self.unsupported()
+
+    def lease_grant(self, resp: pb.LeaseGrantResponse) -> None:
+        raise self.unsupported()
+
+    def lease_revoke(self, lease_id: int, resp: pb.LeaseRevokeResponse) -> None:
+        raise self.unsupported()
+
+    def lease_keep_alive(self, resp: pb.LeaseKeepAliveResponse) -> None:
+        raise self.unsupported()
+
+    def lease_time_to_live(self, resp: pb.LeaseTimeToLiveResponse, keys: bool) -> None:
+        raise self.unsupported()
+
+    def lease_leases(self, resp: pb.LeaseLeasesResponse) -> None:
+        raise self.unsupported()
+
+
+def _event_type(event: kv_pb2.Event) -> str:
+    return kv_pb2.Event.EventType.Name(event.type)
+
 
 class SimplePrinter(Printer):
     name = "simple"
@@ -262,6 +285,37 @@ class SimplePrinter(Printer):
     def endpoint_hashkv(self, items: Sequence[EndpointHashKV]) -> None:
         for row in hashkv_rows(items)[1]:
             self.write(", ".join(row) + "\n")
+
+    def watch(self, resp: pb.WatchResponse) -> None:
+        for event in resp.events:
+            self.write(_event_type(event) + "\n")
+            if event.HasField("prev_kv"):
+                self._kv(event.prev_kv)
+            self._kv(event.kv)
+
+    def lease_grant(self, resp: pb.LeaseGrantResponse) -> None:
+        self.write(f"lease {resp.ID:016x} granted with TTL({resp.TTL}s)\n")
+
+    def lease_revoke(self, lease_id: int, resp: pb.LeaseRevokeResponse) -> None:
+        self.write(f"lease {lease_id:016x} revoked\n")
+
+    def lease_keep_alive(self, resp: pb.LeaseKeepAliveResponse) -> None:
+        self.write(f"lease {resp.ID:016x} keepalived with TTL({resp.TTL})\n")
+
+    def lease_time_to_live(self, resp: pb.LeaseTimeToLiveResponse, keys: bool) -> None:
+        if resp.grantedTTL == 0 and resp.TTL == -1:
+            self.write(f"lease {resp.ID:016x} already expired\n")
+            return
+        text = f"lease {resp.ID:016x} granted with TTL({resp.grantedTTL}s), remaining({resp.TTL}s)"
+        self.write(text)
+        if keys:
+            self.write(b", attached keys([" + b" ".join(resp.keys) + b"])")
+        self.write("\n")
+
+    def lease_leases(self, resp: pb.LeaseLeasesResponse) -> None:
+        self.write(f"found {len(resp.leases)} leases\n")
+        for lease in resp.leases:
+            self.write(f"{lease.ID:016x}\n")
 
 
 class FieldsPrinter(Printer):
@@ -371,6 +425,41 @@ class FieldsPrinter(Printer):
             self._line("Hash", item.hash_kv.hash)
             self.write("\n")
 
+    def watch(self, resp: pb.WatchResponse) -> None:
+        self._header(resp.header)
+        for event in resp.events:
+            self._line("Type", _event_type(event))
+            if event.HasField("prev_kv"):
+                self._kv("Prev", event.prev_kv)
+            self._kv("", event.kv)
+
+    def _id_ttl(self, resp: pb.LeaseGrantResponse | pb.LeaseKeepAliveResponse) -> None:
+        self._header(resp.header)
+        self._line("ID", resp.ID)
+        self._line("TTL", resp.TTL)
+
+    def lease_grant(self, resp: pb.LeaseGrantResponse) -> None:
+        self._id_ttl(resp)
+
+    def lease_revoke(self, lease_id: int, resp: pb.LeaseRevokeResponse) -> None:
+        self._header(resp.header)
+
+    def lease_keep_alive(self, resp: pb.LeaseKeepAliveResponse) -> None:
+        self._id_ttl(resp)
+
+    def lease_time_to_live(self, resp: pb.LeaseTimeToLiveResponse, keys: bool) -> None:
+        self._header(resp.header)
+        self._line("ID", resp.ID)
+        self._line("TTL", resp.TTL)
+        self._line("GrantedTTL", resp.grantedTTL)
+        for key in resp.keys:
+            self._line("Key", goquote.quote(key))
+
+    def lease_leases(self, resp: pb.LeaseLeasesResponse) -> None:
+        self._header(resp.header)
+        for lease in resp.leases:
+            self._line("ID", lease.ID)
+
 
 class JSONPrinter(Printer):
     name = "json"
@@ -443,6 +532,49 @@ class JSONPrinter(Printer):
     def endpoint_hashkv(self, items: Sequence[EndpointHashKV]) -> None:
         self._print([{"Endpoint": h.endpoint, "HashKV": h.hash_kv} for h in items])
 
+    def watch(self, resp: pb.WatchResponse) -> None:
+        self._print(
+            {
+                "Header": resp.header,
+                "Events": list(resp.events),
+                "CompactRevision": resp.compact_revision,
+                "Canceled": resp.canceled,
+                "Created": resp.created,
+            }
+        )
+
+    def _flat(self, header: pb.ResponseHeader, fields: dict[str, str]) -> None:
+        """A clientv3 lease response: the embedded header's fields, then the struct's own
+        (`fields` maps names to JSON text)."""
+        own = [gojson.string(name) + ":" + text for name, text in fields.items()]
+        parts = [gojson.message(header)[1:-1], *own]
+        self.write("{" + ",".join(p for p in parts if p) + "}\n")
+
+    def lease_grant(self, resp: pb.LeaseGrantResponse) -> None:
+        fields = {"ID": str(resp.ID), "TTL": str(resp.TTL), "Error": gojson.string(resp.error)}
+        self._flat(resp.header, fields)
+
+    def lease_revoke(self, lease_id: int, resp: pb.LeaseRevokeResponse) -> None:
+        self._print(resp)
+
+    def lease_keep_alive(self, resp: pb.LeaseKeepAliveResponse) -> None:
+        self._flat(resp.header, {"ID": str(resp.ID), "TTL": str(resp.TTL)})
+
+    def lease_time_to_live(self, resp: pb.LeaseTimeToLiveResponse, keys: bool) -> None:
+        # Keys are base64 strings, or null when there are none (a nil Go slice).
+        encoded = ",".join('"' + base64.b64encode(key).decode() + '"' for key in resp.keys)
+        fields = {
+            "id": str(resp.ID),
+            "ttl": str(resp.TTL),
+            "granted-ttl": str(resp.grantedTTL),
+            "keys": f"[{encoded}]" if resp.keys else "null",
+        }
+        self._flat(resp.header, fields)
+
+    def lease_leases(self, resp: pb.LeaseLeasesResponse) -> None:
+        leases = ",".join(f'{{"id":{lease.ID}}}' for lease in resp.leases)
+        self._flat(resp.header, {"leases": f"[{leases}]"})
+
 
 class ProtobufPrinter(Printer):
     name = "protobuf"
@@ -476,6 +608,47 @@ class ProtobufPrinter(Printer):
 
     def member_update(self, member_id: int, resp: pb.MemberUpdateResponse) -> None:
         self.write(resp.SerializeToString())
+
+    def watch(self, resp: pb.WatchResponse) -> None:
+        # clientv3's WatchResponse keeps only these fields.
+        shown = pb.WatchResponse(
+            header=resp.header,
+            events=resp.events,
+            compact_revision=resp.compact_revision,
+            canceled=resp.canceled,
+            created=resp.created,
+        )
+        self.write(shown.SerializeToString())
+
+    # clientv3's lease responses embed the header, whose marshalling is all etcdctl gets.
+    def lease_grant(self, resp: pb.LeaseGrantResponse) -> None:
+        self.write(resp.header.SerializeToString())
+
+    def lease_revoke(self, lease_id: int, resp: pb.LeaseRevokeResponse) -> None:
+        h = resp.header
+        text = "".join(
+            f"{name}:{value} "
+            for name, value in (
+                ("cluster_id", h.cluster_id),
+                ("member_id", h.member_id),
+                ("revision", h.revision),
+                ("raft_term", h.raft_term),
+            )
+            if value
+        )
+        raise CommandExit(
+            ExitCode.BAD_FEATURE,
+            f"marshal unsupported for type clientv3.LeaseRevokeResponse ({{{text} {{}} [] 0}})",
+        )
+
+    def lease_keep_alive(self, resp: pb.LeaseKeepAliveResponse) -> None:
+        self.write(resp.header.SerializeToString())
+
+    def lease_time_to_live(self, resp: pb.LeaseTimeToLiveResponse, keys: bool) -> None:
+        self.write(resp.header.SerializeToString())
+
+    def lease_leases(self, resp: pb.LeaseLeasesResponse) -> None:
+        self.write(resp.header.SerializeToString())
 
 
 class TablePrinter(Printer):

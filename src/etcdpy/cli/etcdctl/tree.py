@@ -5,13 +5,17 @@ from __future__ import annotations
 from etcdpy.cli.etcdctl.command import Command
 from etcdpy.cli.etcdctl.commands import (
     check,
+    elect,
     endpoint,
     kv,
+    lease,
+    lock,
     maintenance,
     member,
     move_leader,
     txn,
     unimplemented,
+    watch,
 )
 from etcdpy.cli.etcdctl.flags import Flag, Kind
 
@@ -103,9 +107,9 @@ def build() -> Command:
             defrag,
             endpoint.command(),
             move_leader.command(),
-            unlisted["watch"],
+            watch.command(),
             version,
-            unlisted["lease"],
+            lease.command(),
             member.command(),
             Command(
                 "snapshot <subcommand>",
@@ -113,8 +117,8 @@ def build() -> Command:
                 children=[maintenance.snapshot_save_command(), *unimplemented.snapshot_commands()],
             ),
             unlisted["make-mirror"],
-            unlisted["lock"],
-            unlisted["elect"],
+            lock.command(),
+            elect.command(),
             unlisted["auth"],
             unlisted["user"],
             unlisted["role"],

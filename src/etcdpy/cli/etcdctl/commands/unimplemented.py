@@ -41,38 +41,6 @@ def commands() -> list[Command]:
             ],
         ),
         _cmd(
-            "elect <election-name> [proposal]",
-            "Observes and participates in leader election",
-            _bool("listen", "observation mode", shorthand="l"),
-        ),
-        Command(
-            "lease <subcommand>",
-            "Lease related commands",
-            children=[
-                _cmd("grant <ttl>", "Creates leases"),
-                _cmd("revoke <leaseID>", "Revokes leases"),
-                _cmd(
-                    "timetolive <leaseID> [options]",
-                    "Get lease information",
-                    _bool("keys", "Get keys attached to this lease"),
-                ),
-                _cmd("list", "List all active leases"),
-                _cmd(
-                    "keep-alive [options] <leaseID>",
-                    "Keeps leases alive (renew)",
-                    _bool(
-                        "once",
-                        "Resets the keep-alive time to its original value and cobrautl.Exits immediately",
-                    ),
-                ),
-            ],
-        ),
-        _cmd(
-            "lock <lockname> [exec-command arg1 arg2 ...]",
-            "Acquires a named lock",
-            Flag("ttl", Kind.INT, 10, "timeout for session"),
-        ),
-        _cmd(
             "make-mirror [options] <destination>",
             "Makes a mirror at the destination etcd cluster",
             _str("prefix", "Key-value prefix to mirror"),
@@ -164,15 +132,6 @@ def commands() -> list[Command]:
                 _cmd("grant-role <user name> <role name>", "Grants a role to a user"),
                 _cmd("revoke-role <user name> <role name>", "Revokes a role from a user"),
             ],
-        ),
-        _cmd(
-            "watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
-            "Watches events stream on keys or prefixes",
-            _bool("interactive", "Interactive mode", shorthand="i"),
-            _bool("prefix", "Watch on a prefix if prefix is set"),
-            Flag("rev", Kind.INT, 0, "Revision to start watching"),
-            _bool("prev-kv", "get the previous key-value pair before the event happens"),
-            _bool("progress-notify", "get periodic watch progress notification from server"),
         ),
     ]
 
