@@ -84,6 +84,9 @@ T = TypeVar("T")
 
 # How long a proposer waits for its entry to be applied before giving up.
 REQUEST_TIMEOUT = 7.0
+# Committed entries not yet applied beyond which proposals are refused (etcd's
+# maxGapBetweenApplyAndCommitIndex): a member that cannot keep up sheds load instead of queueing it.
+MAX_APPLY_BACKLOG = 5000
 SNAPSHOT_CHUNK_BYTES = 256 * 1024
 # How long a joining member waits for a peer to describe the cluster.
 JOIN_TIMEOUT = 5.0
@@ -708,6 +711,8 @@ class EtcdServer:
     async def propose(self, req: InternalRaftRequest) -> Any:
         if self._stopping:
             raise errors.STOPPED
+        if self.node.committed > self.applied_index + MAX_APPLY_BACKLOG:
+            raise errors.TOO_MANY_REQUESTS
         rid = self._ids.next()
         req.header.ID = rid  # where etcd 3.5 carries it, so --max-request-bytes counts the same bytes
         data = req.SerializeToString()
