@@ -17,10 +17,6 @@ HEALTH_UNKNOWN = "grpc-go's health server: NOT_FOUND 'unknown service'; grpcio's
 TRANSPORT = (
     "grpc-go says 'grpc: received message larger than max (N vs. M)'; grpc core 'SERVER: Received ...'"
 )
-AUTH_TOKEN = (
-    "etcd checks a 'token' even with auth disabled (UNAUTHENTICATED 'etcdserver: invalid auth token'); "
-    "etcd-py has no auth yet and ignores it"
-)
 BIG_BODY = (
     "etcd reads any body and answers 429 'grpc: received message larger than max (N vs. M)'; etcd-py stops "
     "reading past 2*max-request-bytes+1MiB, answers 400 'request is too large' and closes (clients: reset)"

@@ -415,7 +415,7 @@ def test_msgsnap_must_go_through_send_snapshot(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="own peer"):
             n1.transport.add_peer(1, ["http://127.0.0.1:1"])
         with pytest.raises(ValueError, match="unsupported peer URL"):
-            n1.transport.add_peer(3, ["https://127.0.0.1:1"])
+            n1.transport.add_peer(3, ["unix://127.0.0.1:1"])
         await n1.transport.stop()
         n1.sock.close()  # never handed to the transport
 

@@ -65,7 +65,7 @@ def test_env_and_file(tmp_path: Path) -> None:
     {"listen-client-urls": "ftp://a:1"},
     {"election-timeout": "100"},
     {"log-level": "loud"},
-    {"cert-file": "/x.pem"},
+    {"client-crl-file": "/x.pem"},
 ])
 def test_invalid_values(values: dict[str, str]) -> None:
     with pytest.raises(ConfigError):

@@ -91,6 +91,14 @@ AUTH_NOT_ENABLED = EtcdError("etcdserver: authentication is not enabled", _C.FAI
 INVALID_AUTH_TOKEN = EtcdError("etcdserver: invalid auth token", _C.UNAUTHENTICATED)
 INVALID_AUTH_MGMT = EtcdError("etcdserver: invalid auth management", _C.INVALID_ARGUMENT)
 AUTH_OLD_REVISION = EtcdError("etcdserver: revision of auth store is old", _C.INVALID_ARGUMENT)
+# The auth store's own errors, which some of etcd's paths return unconverted (code UNKNOWN).
+AUTH_RAW_PERMISSION_DENIED = EtcdError("auth: permission denied", _C.UNKNOWN)
+AUTH_RAW_USER_EMPTY = EtcdError("auth: user name is empty", _C.UNKNOWN)
+AUTH_RAW_USER_NOT_FOUND = EtcdError("auth: user name not found", _C.UNKNOWN)
+AUTH_RAW_INVALID_AUTH_TOKEN = EtcdError("auth: invalid auth token", _C.UNKNOWN)
+AUTH_NO_PASSWORD_USER = EtcdError(
+    "auth: authentication failed, password was given for no password user", _C.UNKNOWN
+)
 
 # Server and consensus.
 NO_LEADER = EtcdError("etcdserver: no leader", _C.UNAVAILABLE)

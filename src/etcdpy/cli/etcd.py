@@ -10,6 +10,7 @@ keys (the flag names) are used and the command line and environment ignored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import platform
 import signal
@@ -165,9 +166,18 @@ async def _serve(cfg: ServerConfig) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    etcd = await Etcd.start(cfg)
-    failed = asyncio.ensure_future(etcd.wait_failed())
+    # A signal must also stop a member still starting (e.g. waiting for peers that never answer).
+    starting = asyncio.ensure_future(Etcd.start(cfg))
     stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait((starting, stopped), return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        log.info("received signal; shutting down")
+        starting.cancel()  # Etcd.start stops what it started before re-raising
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        return 0
+    etcd = starting.result()
+    failed = asyncio.ensure_future(etcd.wait_failed())
     await asyncio.wait((failed, stopped), return_when=asyncio.FIRST_COMPLETED)
     stopped.cancel()
     if failed.done():
@@ -220,10 +230,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         uvloop.install()
     except ImportError:
         pass
+    from etcdpy.embed.etcd import ListenerError
+
     try:
         return asyncio.run(_serve(cfg))
     except KeyboardInterrupt:
         return 0
+    except ListenerError as e:
+        log.fatal("listener failed", error=str(e))
+        return 1
     except Exception as e:
         log.fatal("failed to start etcd", error=str(e))
         return 1

@@ -16,6 +16,11 @@ no_put=..., no_delete=...)` returns an iterator (async iterator) of `WatchRespon
 Coordination (`etcdpy.client.concurrency`, as etcd's clientv3/concurrency): `Session` (a lease
 kept alive in the background), `Mutex` (a lock by key prefix, granted in creation order) and
 `Election` (campaign, proclaim, resign, leader, observe), with `Async*` twins for `AsyncClient`.
+
+Security: `tls=TLSConfig(...)` (CA bundle, client certificate, server name, skip-verify; see
+`etcdpy.client.tls`), `user=`/`password=` (or `authenticate()`) for servers with authentication
+enabled, and the Auth API: `auth_enable()`, `user_add(...)`, `role_grant_permission(...)` and the
+rest (`etcdpy.client.auth`).
 """
 
 from etcdpy.api.errors import EtcdError
@@ -25,6 +30,7 @@ from etcdpy.client._status import TransportError
 from etcdpy.client._urls import URLError
 from etcdpy.client.aio import AsyncClient
 from etcdpy.client.sync import Client
+from etcdpy.client.tls import TLSConfig
 from etcdpy.client.watch import is_progress_notify
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "EtcdError",
     "SortOrder",
     "SortTarget",
+    "TLSConfig",
     "TransportError",
     "URLError",
     "is_progress_notify",

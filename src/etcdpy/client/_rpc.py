@@ -41,6 +41,26 @@ MEMBER_PROMOTE = Rpc("/etcdserverpb.Cluster/MemberPromote", pb.MemberPromoteResp
 MOVE_LEADER = Rpc("/etcdserverpb.Maintenance/MoveLeader", pb.MoveLeaderResponse, False)
 
 AUTHENTICATE = Rpc("/etcdserverpb.Auth/Authenticate", pb.AuthenticateResponse, False)
+AUTH_ENABLE = Rpc("/etcdserverpb.Auth/AuthEnable", pb.AuthEnableResponse, False)
+AUTH_DISABLE = Rpc("/etcdserverpb.Auth/AuthDisable", pb.AuthDisableResponse, False)
+AUTH_STATUS = Rpc("/etcdserverpb.Auth/AuthStatus", pb.AuthStatusResponse, True)
+USER_ADD = Rpc("/etcdserverpb.Auth/UserAdd", pb.AuthUserAddResponse, False)
+USER_GET = Rpc("/etcdserverpb.Auth/UserGet", pb.AuthUserGetResponse, True)
+USER_LIST = Rpc("/etcdserverpb.Auth/UserList", pb.AuthUserListResponse, True)
+USER_DELETE = Rpc("/etcdserverpb.Auth/UserDelete", pb.AuthUserDeleteResponse, False)
+USER_CHANGE_PASSWORD = Rpc("/etcdserverpb.Auth/UserChangePassword", pb.AuthUserChangePasswordResponse, False)
+USER_GRANT_ROLE = Rpc("/etcdserverpb.Auth/UserGrantRole", pb.AuthUserGrantRoleResponse, False)
+USER_REVOKE_ROLE = Rpc("/etcdserverpb.Auth/UserRevokeRole", pb.AuthUserRevokeRoleResponse, False)
+ROLE_ADD = Rpc("/etcdserverpb.Auth/RoleAdd", pb.AuthRoleAddResponse, False)
+ROLE_GET = Rpc("/etcdserverpb.Auth/RoleGet", pb.AuthRoleGetResponse, True)
+ROLE_LIST = Rpc("/etcdserverpb.Auth/RoleList", pb.AuthRoleListResponse, True)
+ROLE_DELETE = Rpc("/etcdserverpb.Auth/RoleDelete", pb.AuthRoleDeleteResponse, False)
+ROLE_GRANT_PERMISSION = Rpc(
+    "/etcdserverpb.Auth/RoleGrantPermission", pb.AuthRoleGrantPermissionResponse, False
+)
+ROLE_REVOKE_PERMISSION = Rpc(
+    "/etcdserverpb.Auth/RoleRevokePermission", pb.AuthRoleRevokePermissionResponse, False
+)
 
 LEASE_GRANT = Rpc("/etcdserverpb.Lease/LeaseGrant", pb.LeaseGrantResponse, False)
 LEASE_REVOKE = Rpc("/etcdserverpb.Lease/LeaseRevoke", pb.LeaseRevokeResponse, False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import grpc
@@ -25,27 +25,28 @@ from etcdpy.client._requests import (
     range_request,
     watch_create_request,
 )
+from etcdpy.client.auth import TOKEN_REFRESH_ERRORS, AsyncAuthAPI
 from etcdpy.client.lease import AsyncKeepAlive, check_once
+from etcdpy.client.tls import ChannelSecurity, TLSConfig
 from etcdpy.client.txn import txn_request
 from etcdpy.client.watch import AsyncWatch
 
 Resp = TypeVar("Resp", bound=Message)
+T = TypeVar("T")
 
 
 class _Connection:
     """One endpoint's channel and its cached call objects."""
 
-    def __init__(
-        self, endpoint: str, credentials: grpc.ChannelCredentials | None, dial_timeout: float
-    ) -> None:
+    def __init__(self, endpoint: str, security: ChannelSecurity, dial_timeout: float) -> None:
         self.endpoint = endpoint
         self.target = _endpoints.grpc_target(endpoint)
+        credentials, tls_options = security.for_endpoint(endpoint, dial_timeout)
+        options = [*channel_options(dial_timeout), *tls_options]
         if credentials is None:
-            self.channel = grpc.aio.insecure_channel(self.target, options=channel_options(dial_timeout))
+            self.channel = grpc.aio.insecure_channel(self.target, options=options)
         else:
-            self.channel = grpc.aio.secure_channel(
-                self.target, credentials, options=channel_options(dial_timeout)
-            )
+            self.channel = grpc.aio.secure_channel(self.target, credentials, options=options)
         self._callables: dict[str, Any] = {}
 
     def unary(self, rpc: _rpc.Rpc[Resp]) -> grpc.aio.UnaryUnaryMultiCallable[Message, Resp]:
@@ -67,11 +68,13 @@ def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
-class AsyncClient:
+class AsyncClient(AsyncAuthAPI):
     """An asyncio etcd v3 client; see `etcdpy.client.Client` for the semantics.
 
-    Create it inside a running event loop; when `user` is set, `await client.connect()`
-    (or use `async with`) to authenticate before the first call.
+    Create it inside a running event loop; with `user` and `password` it authenticates
+    before its first call (or at `await client.connect()`, or entering `async with`).
+    With `tls.insecure_skip_verify`, servers' certificates are fetched, blocking, when the
+    client is made.
     """
 
     def __init__(
@@ -82,21 +85,31 @@ class AsyncClient:
         dial_timeout: float = 2.0,
         user: str | None = None,
         password: str = "",
-        credentials: grpc.ChannelCredentials | None = None,
+        tls: TLSConfig | None = None,
     ) -> None:
         self.endpoints: Sequence[str] = _endpoints.normalize(endpoints)
         self.timeout = timeout
         self.dial_timeout = dial_timeout
-        self._credentials = credentials
-        self._conns = [_Connection(ep, credentials, dial_timeout) for ep in self.endpoints]
+        self._security = ChannelSecurity(tls)
+        self._conns = [_Connection(ep, self._security, dial_timeout) for ep in self.endpoints]
         self._current = 0
-        self._user, self._password = user, password
+        self._login: tuple[str, str] | None = (user, password) if user and password else None
+        # Until the first login was tried, calls wait for it.
+        self._pending_login = self._login is not None
         self._token: str | None = None
 
     async def connect(self) -> None:
-        """Authenticate when a user was given; a no-op otherwise."""
-        if self._user is not None and self._token is None:
-            await self._authenticate()
+        """Authenticate if credentials were given and this was not tried yet; raises the server's
+        refusal except AUTH_NOT_ENABLED."""
+        if not self._pending_login:
+            return
+        self._pending_login = False
+        try:
+            await self._refresh_token()
+        except errors.EtcdError as err:
+            if err != errors.AUTH_NOT_ENABLED:
+                self._pending_login = True
+                raise
 
     async def close(self) -> None:
         for conn in self._conns:
@@ -114,11 +127,41 @@ class AsyncClient:
     def _metadata(self) -> tuple[tuple[str, str | bytes], ...] | None:
         return None if self._token is None else (("token", self._token),)
 
-    async def _authenticate(self) -> None:
-        request = pb.AuthenticateRequest(name=self._user or "", password=self._password)
+    async def authenticate(self, user: str, password: str) -> None:
+        """See `Client.authenticate`."""
+        self._login = (user, password)
+        self._pending_login = False
+        await self._refresh_token()
+
+    async def _refresh_token(self) -> None:
+        assert self._login is not None
+        name, password = self._login
         self._token = None
-        response = await self._attempt_all(_rpc.AUTHENTICATE, request, self.dial_timeout, None)
-        self._token = response.token
+        request = pb.AuthenticateRequest(name=name, password=password)
+        self._token = (await self._attempt_all(_rpc.AUTHENTICATE, request, self.dial_timeout, None)).token
+
+    async def _relogin(self) -> bool:
+        """A new token if the client has credentials; False if it has none."""
+        if self._login is None:
+            return False
+        await self._refresh_token()
+        return True
+
+    async def _with_token(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`await attempt()`, once more with a new token if the server refused the current one."""
+        await self.connect()
+        try:
+            return await attempt()
+        except errors.EtcdError as err:
+            if self._login is None or err not in TOKEN_REFRESH_ERRORS:
+                raise
+        try:
+            await self._refresh_token()
+        except errors.EtcdError as err:
+            # Authentication was turned off meanwhile: go on without a token.
+            if err != errors.AUTH_NOT_ENABLED:
+                raise
+        return await attempt()
 
     def _order(self, endpoint: str | None) -> list[int]:
         if endpoint is not None:
@@ -130,20 +173,13 @@ class AsyncClient:
         for i, conn in enumerate(self._conns):
             if conn.endpoint == endpoint:
                 return i
-        self._conns.append(_Connection(endpoint, self._credentials, self.dial_timeout))
+        self._conns.append(_Connection(endpoint, self._security, self.dial_timeout))
         return len(self._conns) - 1
 
     async def _call(
         self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None, endpoint: str | None
     ) -> Resp:
-        await self.connect()
-        try:
-            return await self._attempt_all(rpc, request, timeout, endpoint)
-        except errors.EtcdError as err:
-            if err != errors.INVALID_AUTH_TOKEN or self._user is None:
-                raise
-        await self._authenticate()
-        return await self._attempt_all(rpc, request, timeout, endpoint)
+        return await self._with_token(lambda: self._attempt_all(rpc, request, timeout, endpoint))
 
     async def _attempt_all(
         self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None, endpoint: str | None
@@ -170,7 +206,11 @@ class AsyncClient:
         self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None
     ) -> tuple[AsyncBidi[Resp], Resp]:
         """A bidirectional stream on the first endpoint that answers `request`, and its answer."""
-        await self.connect()
+        return await self._with_token(lambda: self._open_stream_once(rpc, request, timeout))
+
+    async def _open_stream_once(
+        self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None
+    ) -> tuple[AsyncBidi[Resp], Resp]:
         attempts = Attempts(self._order(None), timeout)
         while (step := attempts.next()) is not None:
             index, pause = step

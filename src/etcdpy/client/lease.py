@@ -3,8 +3,9 @@
 Iterating a keep-alive renews the lease: the first renewal is sent at once, each later one
 a third of the granted TTL after the previous answer, and every answer is yielded.
 Iteration stops when the server reports the lease gone (TTL <= 0) or when no renewal
-got through for a whole TTL (the lease has expired meanwhile); a broken stream is
-reopened on the next endpoint until then. `close()` stops renewing.
+got through for a whole TTL (the lease has expired meanwhile); a broken stream (or one
+whose auth token the server stops accepting) is reopened on the next endpoint until then.
+`close()` stops renewing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.client import _rpc
 from etcdpy.client._bidi import AsyncBidi
 from etcdpy.client._status import TransportError
+from etcdpy.client.auth import TOKEN_REFRESH_ERRORS
 from etcdpy.pkg.timeouts import wait_for
 
 if TYPE_CHECKING:
@@ -111,7 +113,7 @@ class KeepAlive:
         except errors.EtcdError as err:
             if self._closed.is_set():
                 return None
-            if not isinstance(err, TransportError):
+            if not isinstance(err, TransportError) and err not in TOKEN_REFRESH_ERRORS:
                 raise
         self._stream.close()
         try:
@@ -183,7 +185,7 @@ class AsyncKeepAlive:
         except errors.EtcdError as err:
             if self._closed.is_set():
                 return None
-            if not isinstance(err, TransportError):
+            if not isinstance(err, TransportError) and err not in TOKEN_REFRESH_ERRORS:
                 raise
         stream.close()
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import grpc
@@ -25,27 +25,28 @@ from etcdpy.client._requests import (
     range_request,
     watch_create_request,
 )
+from etcdpy.client.auth import TOKEN_REFRESH_ERRORS, AuthAPI
 from etcdpy.client.lease import KeepAlive, check_once
+from etcdpy.client.tls import ChannelSecurity, TLSConfig
 from etcdpy.client.txn import txn_request
 from etcdpy.client.watch import Watch
 
 Resp = TypeVar("Resp", bound=Message)
+T = TypeVar("T")
 
 
 class _Connection:
     """One endpoint's channel and its cached call objects."""
 
-    def __init__(
-        self, endpoint: str, credentials: grpc.ChannelCredentials | None, dial_timeout: float
-    ) -> None:
+    def __init__(self, endpoint: str, security: ChannelSecurity, dial_timeout: float) -> None:
         self.endpoint = endpoint
         self.target = _endpoints.grpc_target(endpoint)
+        credentials, tls_options = security.for_endpoint(endpoint, dial_timeout)
+        options = [*channel_options(dial_timeout), *tls_options]
         if credentials is None:
-            self.channel = grpc.insecure_channel(self.target, options=channel_options(dial_timeout))
+            self.channel = grpc.insecure_channel(self.target, options=options)
         else:
-            self.channel = grpc.secure_channel(
-                self.target, credentials, options=channel_options(dial_timeout)
-            )
+            self.channel = grpc.secure_channel(self.target, credentials, options=options)
         self._callables: dict[str, Any] = {}
 
     def unary(self, rpc: _rpc.Rpc[Resp]) -> grpc.UnaryUnaryMultiCallable[Message, Resp]:
@@ -71,14 +72,19 @@ def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
-class Client:
+class Client(AuthAPI):
     """A blocking etcd v3 client.
 
-    `endpoints` is a comma-separated string or a list of `host:port` / `http://host:port`.
-    A call goes to the endpoint that last answered and moves on to the next one when an
-    endpoint cannot be reached (writes only when the request surely was not sent).
-    `timeout` is the default deadline of every call (None: no deadline), `dial_timeout`
+    `endpoints` is a comma-separated string or a list of `host:port` / `http://host:port` /
+    `https://host:port`. A call goes to the endpoint that last answered and moves on to the
+    next one when an endpoint cannot be reached (writes only when the request surely was not
+    sent). `timeout` is the default deadline of every call (None: no deadline), `dial_timeout`
     how long one attempt waits for a connection. Errors are raised as `EtcdError`.
+
+    `tls` (`etcdpy.client.tls.TLSConfig`) secures bare `host:port` endpoints too; a bad
+    certificate or key file raises `ValueError`. With `user` and `password` (both non-empty,
+    as clientv3 requires) the client authenticates first, see `authenticate`; a server without
+    authentication enabled is then used without a token.
     """
 
     def __init__(
@@ -89,19 +95,24 @@ class Client:
         dial_timeout: float = 2.0,
         user: str | None = None,
         password: str = "",
-        credentials: grpc.ChannelCredentials | None = None,
+        tls: TLSConfig | None = None,
     ) -> None:
         self.endpoints: Sequence[str] = _endpoints.normalize(endpoints)
         self.timeout = timeout
         self.dial_timeout = dial_timeout
-        self._credentials = credentials
-        self._conns = [_Connection(ep, credentials, dial_timeout) for ep in self.endpoints]
+        self._security = ChannelSecurity(tls)
+        self._conns = [_Connection(ep, self._security, dial_timeout) for ep in self.endpoints]
         self._current = 0
         self._lock = threading.Lock()
-        self._user, self._password = user, password
+        self._login: tuple[str, str] | None = None
         self._token: str | None = None
-        if user is not None:
-            self._authenticate()
+        if user and password:
+            try:
+                self.authenticate(user, password)
+            except errors.EtcdError as err:
+                if err != errors.AUTH_NOT_ENABLED:
+                    self.close()
+                    raise
 
     def close(self) -> None:
         for conn in self._conns:
@@ -118,11 +129,42 @@ class Client:
     def _metadata(self) -> tuple[tuple[str, str | bytes], ...] | None:
         return None if self._token is None else (("token", self._token),)
 
-    def _authenticate(self) -> None:
-        request = pb.AuthenticateRequest(name=self._user or "", password=self._password)
+    def authenticate(self, user: str, password: str) -> None:
+        """Log in as `user`: every later call, streams included, carries the token, and a call
+        the server refuses for its token (expired, outdated by an auth change, missing) gets a
+        new one and is tried once more. Raises what the server says: AUTH_FAILED, or
+        AUTH_NOT_ENABLED (calls then go without a token until one is needed)."""
+        self._login = (user, password)
+        self._refresh_token()
+
+    def _refresh_token(self) -> None:
+        assert self._login is not None
+        name, password = self._login
         self._token = None
-        response = self._call(_rpc.AUTHENTICATE, request, self.dial_timeout, None)
-        self._token = response.token
+        request = pb.AuthenticateRequest(name=name, password=password)
+        self._token = self._attempt_all(_rpc.AUTHENTICATE, request, self.dial_timeout, None).token
+
+    def _relogin(self) -> bool:
+        """A new token if the client has credentials; False if it has none."""
+        if self._login is None:
+            return False
+        self._refresh_token()
+        return True
+
+    def _with_token(self, attempt: Callable[[], T]) -> T:
+        """`attempt()`, once more with a new token if the server refused the current one."""
+        try:
+            return attempt()
+        except errors.EtcdError as err:
+            if self._login is None or err not in TOKEN_REFRESH_ERRORS:
+                raise
+        try:
+            self._refresh_token()
+        except errors.EtcdError as err:
+            # Authentication was turned off meanwhile: go on without a token.
+            if err != errors.AUTH_NOT_ENABLED:
+                raise
+        return attempt()
 
     def _order(self, endpoint: str | None) -> list[int]:
         if endpoint is not None:
@@ -135,19 +177,13 @@ class Client:
             for i, conn in enumerate(self._conns):
                 if conn.endpoint == endpoint:
                     return i
-            self._conns.append(_Connection(endpoint, self._credentials, self.dial_timeout))
+            self._conns.append(_Connection(endpoint, self._security, self.dial_timeout))
             return len(self._conns) - 1
 
     def _call(
         self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None, endpoint: str | None
     ) -> Resp:
-        try:
-            return self._attempt_all(rpc, request, timeout, endpoint)
-        except errors.EtcdError as err:
-            if err != errors.INVALID_AUTH_TOKEN or self._user is None:
-                raise
-        self._authenticate()
-        return self._attempt_all(rpc, request, timeout, endpoint)
+        return self._with_token(lambda: self._attempt_all(rpc, request, timeout, endpoint))
 
     def _attempt_all(
         self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None, endpoint: str | None
@@ -174,6 +210,11 @@ class Client:
         self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None
     ) -> tuple[SyncBidi[Resp], Resp]:
         """A bidirectional stream on the first endpoint that answers `request`, and its answer."""
+        return self._with_token(lambda: self._open_stream_once(rpc, request, timeout))
+
+    def _open_stream_once(
+        self, rpc: _rpc.Rpc[Resp], request: Message, timeout: float | None
+    ) -> tuple[SyncBidi[Resp], Resp]:
         attempts = Attempts(self._order(None), timeout)
         while (step := attempts.next()) is not None:
             index, pause = step

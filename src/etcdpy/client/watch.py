@@ -4,8 +4,9 @@ A watch is established when `Client.watch` returns (the server acknowledged it);
 acknowledgement itself is not delivered. Iteration yields every later response: events,
 progress notifications (`is_progress_notify`), and a final `canceled` one when the server
 ends the watch (e.g. its start revision was compacted), after which iteration stops.
-A stream that breaks is reopened on the next endpoint, resuming after the last revision
-delivered, so no event is lost or repeated. `cancel()` ends the watch from the client side.
+A stream that breaks (or whose auth token the server stops accepting) is reopened on the next
+endpoint, resuming after the last revision delivered, so no event is lost or repeated.
+`cancel()` ends the watch from the client side.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.client import _rpc
 from etcdpy.client._bidi import AsyncBidi, SyncBidi
 from etcdpy.client._status import TransportError
+from etcdpy.client.auth import TOKEN_REFRESH_ERRORS
 
 if TYPE_CHECKING:
     from etcdpy.client.aio import AsyncClient
@@ -37,6 +39,11 @@ def is_progress_notify(resp: pb.WatchResponse) -> bool:
         and resp.compact_revision == 0
         and resp.header.revision != 0
     )
+
+
+def token_refused(resp: pb.WatchResponse) -> bool:
+    """A watch the server would not create for want of a valid auth token."""
+    return resp.canceled and any(err.message in resp.cancel_reason for err in TOKEN_REFRESH_ERRORS)
 
 
 class WatchState:
@@ -87,6 +94,9 @@ class Watch:
 
     def _open(self, timeout: float | None) -> SyncBidi[pb.WatchResponse]:
         stream, first = self._client._open_stream(_rpc.WATCH, self._state.create_request(), timeout)
+        if token_refused(first) and self._client._relogin():
+            stream.close()
+            stream, first = self._client._open_stream(_rpc.WATCH, self._state.create_request(), timeout)
         self._pending = self._state.accept(first)
         return stream
 
@@ -114,7 +124,7 @@ class Watch:
             except errors.EtcdError as err:
                 if self._closed.is_set():
                     raise StopIteration from None
-                if not isinstance(err, TransportError):
+                if not isinstance(err, TransportError) and err not in TOKEN_REFRESH_ERRORS:
                     raise
                 raw = None
             if raw is None:
@@ -154,7 +164,11 @@ class AsyncWatch:
         self._stream = await self._open(timeout)
 
     async def _open(self, timeout: float | None) -> AsyncBidi[pb.WatchResponse]:
-        stream, first = await self._client._open_stream(_rpc.WATCH, self._state.create_request(), timeout)
+        request = self._state.create_request()
+        stream, first = await self._client._open_stream(_rpc.WATCH, request, timeout)
+        if token_refused(first) and await self._client._relogin():
+            stream.close()
+            stream, first = await self._client._open_stream(_rpc.WATCH, request, timeout)
         self._pending = self._state.accept(first)
         return stream
 
@@ -187,7 +201,7 @@ class AsyncWatch:
             except errors.EtcdError as err:
                 if self._closed:
                     raise StopAsyncIteration from None
-                if not isinstance(err, TransportError):
+                if not isinstance(err, TransportError) and err not in TOKEN_REFRESH_ERRORS:
                     raise
                 raw = None
             if raw is None:

@@ -4,11 +4,18 @@ The gRPC services run in a grpc.aio server on a private unix socket. The
 client URLs are bound here and served by a child process (`ClientPortProcess`)
 that serves the JSON gateway itself and relays HTTP/2 (gRPC) connections to
 that socket; see docs/design.md for why one port is shared this way.
+
+TLS: https:// client URLs are served with TLS by that child; https:// peer
+URLs by the peer transport. With --auto-tls / --peer-auto-tls and no
+certificate given, certificates are generated in <data-dir>/fixtures/client
+and /peer, as etcd does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime
 import os
 import shutil
 import socket
@@ -23,17 +30,19 @@ from etcdpy.api.internal import METRICS_METHOD
 from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc
 from etcdpy.api.pb.v3electionpb import v3election_pb2_grpc
 from etcdpy.api.pb.v3lockpb import v3lock_pb2_grpc
+from etcdpy.api.v3rpc.auth import AuthService
 from etcdpy.api.v3rpc.cluster import ClusterService
 from etcdpy.api.v3rpc.election import ElectionService
 from etcdpy.api.v3rpc.kv import KVService
 from etcdpy.api.v3rpc.lease import LeaseService
 from etcdpy.api.v3rpc.lock import LockService
 from etcdpy.api.v3rpc.maintenance import MaintenanceService
-from etcdpy.api.v3rpc.unimplemented import UnknownMethods, unimplemented
+from etcdpy.api.v3rpc.unimplemented import UnknownMethods
 from etcdpy.api.v3rpc.watch import WatchService
 from etcdpy.pkg import zaplog
 from etcdpy.pkg.netutil import bind
-from etcdpy.server.config import ServerConfig
+from etcdpy.pkg.tlsutil import TLSConfigError, TLSInfo, self_cert
+from etcdpy.server.config import ConfigError, ServerConfig
 from etcdpy.server.server import EtcdServer
 
 log = zaplog.get("embed")
@@ -74,6 +83,63 @@ def _host_port(url: str) -> tuple[str, int]:
     return host, parts.port or (443 if parts.scheme == "https" else 80)
 
 
+class ListenerError(RuntimeError):
+    """A listener's TLS settings are unusable (a missing or mismatched certificate or key)."""
+
+
+def _auto_tls(info: TLSInfo, directory: str, urls: list[str], validity_years: int, side: str) -> TLSInfo:
+    """`info` with generated certificates when its auto TLS applies (etcd's SelfCert)."""
+    if not info.auto_tls:
+        return info
+    if not info.empty():
+        log.warning(f"ignoring {side} auto TLS since certs given")
+        return info
+    not_after = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=365 * validity_years)
+    bound = not_after.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    log.warning("automatically generate certificates", **{"certificate-validity-bound-not-after": bound})
+    exists = os.path.exists(os.path.join(directory, "cert.pem"))
+    cert, key = self_cert(directory, [_host_port(u)[0] for u in urls], validity_years)
+    if not exists:
+        log.info("created cert file", path=os.path.abspath(cert))
+        log.info("created key file", path=os.path.abspath(key))
+    return info.with_self_cert(cert, key)
+
+
+def _check_tls(info: TLSInfo, urls: list[str], side: str) -> None:
+    """etcd's start-up checks of one side's TLS settings against its URLs; logs what it starts with."""
+    secure = [u for u in urls if urlsplit(u).scheme == "https"]
+    if not secure:
+        return
+    if info.empty():
+        flags = "--cert-file, --key-file" if side == "client" else "--peer-cert-file, --peer-key-file"
+        raise ConfigError(
+            f"TLS key/cert ({flags}) must be provided for {side} url {secure[0]} with HTTPS scheme"
+        )
+    try:
+        info.server_context()
+        if side == "peer":
+            info.client_context()
+    except (OSError, ValueError, TLSConfigError) as exc:
+        raise ListenerError(str(exc)) from None
+    tls_info = (
+        f"cert = {info.cert_file}, key = {info.key_file}, client-cert={info.cert_file}, "
+        f"client-key={info.key_file}, trusted-ca = {info.trusted_ca_file}, "
+        f"client-cert-auth = {str(info.client_cert_auth).lower()}, crl-file = "
+    )
+    log.info(f"starting with {side} TLS", **{"tls-info": tls_info, "cipher-suites": list(info.cipher_suites)})
+
+
+def _prepare_tls(cfg: ServerConfig) -> ServerConfig:
+    fixtures = os.path.join(cfg.data_dir, "fixtures")
+    validity = cfg.self_signed_cert_validity
+    peer = _auto_tls(cfg.peer_tls, os.path.join(fixtures, "peer"), cfg.listen_peer_urls, validity, "peer")
+    _check_tls(peer, cfg.listen_peer_urls, "peer")
+    client = _auto_tls(cfg.client_tls, os.path.join(fixtures, "client"), cfg.listen_client_urls, validity,
+                       "client")
+    _check_tls(client, cfg.listen_client_urls, "client")
+    return dataclasses.replace(cfg, client_tls=client, peer_tls=peer)
+
+
 class MemberFailedError(RuntimeError):
     """A task the member cannot work without failed."""
 
@@ -82,6 +148,7 @@ class Etcd:
     """A running member. `await Etcd.start(cfg)`, then `await etcd.stop()`."""
 
     def __init__(self, cfg: ServerConfig) -> None:
+        cfg = _prepare_tls(cfg)
         self.cfg = cfg
         self.server = EtcdServer(cfg)
         self._grpc: grpc.aio.Server | None = None
@@ -128,7 +195,7 @@ class Etcd:
         g = self._grpc
         rpc_pb2_grpc.add_WatchServicer_to_server(WatchService(s, fragment_bytes=limit), g)
         rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseService(s), g)
-        rpc_pb2_grpc.add_AuthServicer_to_server(unimplemented(rpc_pb2_grpc.AuthServicer, "Auth")(), g)
+        rpc_pb2_grpc.add_AuthServicer_to_server(AuthService(s), g)
         v3lock_pb2_grpc.add_LockServicer_to_server(LockService(s), g)
         v3election_pb2_grpc.add_ElectionServicer_to_server(ElectionService(s), g)
         # The standard health service, as etcd registers it: SERVING while the member serves.
@@ -139,16 +206,23 @@ class Etcd:
         g.add_generic_rpc_handlers((UnknownMethods(_SERVICES),))
         self._grpc.add_insecure_port(self.grpc_target)
         await self._grpc.start()
+        plain: list[socket.socket] = []
+        secure: list[socket.socket] = []
         for url in cfg.listen_client_urls:
-            host, port = _host_port(url)
-            sockets = bind(host, port)
+            sockets = bind(*_host_port(url))
             self._client_sockets += sockets
+            tls = urlsplit(url).scheme == "https"
+            (secure if tls else plain).extend(sockets)
             for sock in sockets:
                 address = sock.getsockname()
-                log.warning("serving client traffic insecurely; this is strongly discouraged!",
-                            address=f"{address[0]}:{address[1]}")
+                if tls:
+                    log.info("serving client traffic securely", address=f"{address[0]}:{address[1]}")
+                else:
+                    log.warning("serving client traffic insecurely; this is strongly discouraged!",
+                                address=f"{address[0]}:{address[1]}")
         self._client_port = ClientPortProcess(
-            self._client_sockets, self.grpc_target, max_request_bytes=cfg.max_request_bytes,
+            plain, self.grpc_target, tls_sockets=secure, tls=cfg.client_tls,
+            max_request_bytes=cfg.max_request_bytes,
             cors=cfg.cors, log_outputs=cfg.log_outputs, log_level=cfg.log_level,
         )
         await self._client_port.start()

@@ -13,12 +13,15 @@ from typing import Any
 
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import raft_internal_pb2
+from etcdpy.auth.store import AuthStore
 from etcdpy.lease.lessor import Lessor
 from etcdpy.mvcc.kvstore import KVStore
-from etcdpy.server import apply_lease, txn
+from etcdpy.server import apply_auth, apply_lease, txn
 from etcdpy.server.alarms import AlarmStore
 
 InternalRaftRequest = raft_internal_pb2.InternalRaftRequest
+# Requests whose caller's rights are checked when they are applied (while auth is enabled).
+_CHECKED = frozenset({"put", "delete_range", "txn", "lease_revoke"}) | apply_auth.AUTH_REQUESTS
 
 
 class Applier:
@@ -31,9 +34,10 @@ class Applier:
 
     def __init__(
         self, kv: KVStore, on_cluster_event: Callable[[InternalRaftRequest], None], lessor: Lessor,
-        alarms: AlarmStore,
+        alarms: AlarmStore, auth: AuthStore,
     ) -> None:
         self._kv = kv
+        self._auth = auth
         self._alarms = alarms
         self._on_cluster_event = on_cluster_event
         self._lessor = lessor
@@ -42,7 +46,14 @@ class Applier:
     def apply(self, index: int, req: InternalRaftRequest) -> Any:
         """Apply `req`; return its response (without header) or an EtcdError (never raises one)."""
         kv = self._kv
+        kind = next((f.name for f, _ in req.ListFields() if f.name not in ("header", "ID")), "")
         try:
+            if self._auth.enabled and kind in _CHECKED:
+                apply_auth.check(self._auth, self._lessor, kind, req)
+            if kind in apply_auth.AUTH_REQUESTS:
+                auth_resp = apply_auth.apply(self._auth, kind, req, index)
+                kv.save_consistent_index(index)
+                return auth_resp
             if req.HasField("put"):
                 with kv.write() as w:
                     resp: Any = txn.put(w, req.put, lease_exists=self.lease_exists)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from etcdpy.pkg.tlsutil import TLSConfigError, TLSInfo, check_versions, cipher_suites
 
 FlagKind = Literal["str", "int", "bool", "duration", "urls"]
 
@@ -81,24 +83,24 @@ FLAGS: tuple[Flag, ...] = (
     Flag("enable-v2", "bool", "false", "The v2 API is not offered by etcd-py.", "Clustering", _U),
     Flag("v2-deprecation", "str", "not-yet", "Accepted for compatibility.", "Clustering"),
     # Security
-    Flag("cert-file", "str", "", "Client server TLS certificate file.", "Security", _U),
-    Flag("key-file", "str", "", "Client server TLS key file.", "Security", _U),
-    Flag("client-cert-auth", "bool", "false", "Require client certificates.", "Security", _U),
+    Flag("cert-file", "str", "", "Client server TLS certificate file.", "Security"),
+    Flag("key-file", "str", "", "Client server TLS key file.", "Security"),
+    Flag("client-cert-auth", "bool", "false", "Require client certificates.", "Security"),
     Flag("client-crl-file", "str", "", "Client certificate revocation list.", "Security", _U),
     Flag("client-cert-allowed-hostname", "str", "", "Allowed TLS hostname for client auth.", "Security", _U),
-    Flag("trusted-ca-file", "str", "", "Client server TLS trusted CA file.", "Security", _U),
-    Flag("auto-tls", "bool", "false", "Client TLS with generated certificates.", "Security", _U),
-    Flag("peer-cert-file", "str", "", "Peer server TLS certificate file.", "Security", _U),
-    Flag("peer-key-file", "str", "", "Peer server TLS key file.", "Security", _U),
-    Flag("peer-client-cert-auth", "bool", "false", "Require peer client certificates.", "Security", _U),
-    Flag("peer-trusted-ca-file", "str", "", "Peer server TLS trusted CA file.", "Security", _U),
-    Flag("peer-cert-allowed-cn", "str", "", "Required CN for peer client certificates.", "Security", _U),
+    Flag("trusted-ca-file", "str", "", "Client server TLS trusted CA file.", "Security"),
+    Flag("auto-tls", "bool", "false", "Client TLS with generated certificates.", "Security"),
+    Flag("peer-cert-file", "str", "", "Peer server TLS certificate file.", "Security"),
+    Flag("peer-key-file", "str", "", "Peer server TLS key file.", "Security"),
+    Flag("peer-client-cert-auth", "bool", "false", "Require peer client certificates.", "Security"),
+    Flag("peer-trusted-ca-file", "str", "", "Peer server TLS trusted CA file.", "Security"),
+    Flag("peer-cert-allowed-cn", "str", "", "Required CN for peer client certificates.", "Security"),
     Flag("peer-cert-allowed-hostname", "str", "", "Allowed TLS hostname for peers.", "Security", _U),
-    Flag("peer-auto-tls", "bool", "false", "Peer TLS with generated certificates.", "Security", _U),
+    Flag("peer-auto-tls", "bool", "false", "Peer TLS with generated certificates.", "Security"),
     Flag("self-signed-cert-validity", "int", "1", "Validity of generated certificates, in years.",
          "Security"),
     Flag("peer-crl-file", "str", "", "Peer certificate revocation list.", "Security", _U),
-    Flag("cipher-suites", "str", "", "Comma-separated TLS cipher suites.", "Security", _U),
+    Flag("cipher-suites", "str", "", "Comma-separated TLS cipher suites.", "Security"),
     Flag("cors", "str", "*", "Comma-separated CORS origins.", "Security"),
     Flag("host-whitelist", "str", "*", "Acceptable hostnames from HTTP client requests.", "Security"),
     Flag("tls-min-version", "str", "TLS1.2", "Minimum TLS version.", "Security"),
@@ -239,6 +241,12 @@ class ServerConfig:
     warning_apply_duration: float = 0.1
     lease_checkpoint: bool = False
     lease_checkpoint_interval: float = 300.0
+    auth_token: str = "simple"
+    bcrypt_cost: int = 10
+    auth_token_ttl: int = 300
+    client_tls: TLSInfo = field(default_factory=TLSInfo)
+    peer_tls: TLSInfo = field(default_factory=TLSInfo)
+    self_signed_cert_validity: int = 1
     raw: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -260,6 +268,34 @@ class ServerConfig:
 
 DEFAULT_QUOTA_BYTES = 2 * 1024**3
 MAX_QUOTA_BYTES = 8 * 1024**3
+
+
+def _tls_config(
+    raw: Mapping[str, str], get_bool: Callable[[str], bool], get_int: Callable[[str], int]
+) -> dict[str, Any]:
+    """The client and peer TLSInfo of the TLS flags (ConfigError for what etcd refuses)."""
+    suites = [s.strip() for s in raw["cipher-suites"].split(",") if s.strip()]
+    try:
+        check_versions(raw["tls-min-version"], raw["tls-max-version"], suites)
+        common = TLSInfo(
+            cipher_suites=cipher_suites(suites), min_version=raw["tls-min-version"],
+            max_version=raw["tls-max-version"],
+        )
+    except TLSConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    validity = get_int("self-signed-cert-validity")
+    if validity <= 0 and (get_bool("auto-tls") or get_bool("peer-auto-tls")):
+        raise ConfigError("selfSignedCertValidity is invalid,it should be greater than 0")
+    client = dataclasses.replace(
+        common, cert_file=raw["cert-file"], key_file=raw["key-file"], trusted_ca_file=raw["trusted-ca-file"],
+        client_cert_auth=get_bool("client-cert-auth"), auto_tls=get_bool("auto-tls"),
+    )
+    peer = dataclasses.replace(
+        common, cert_file=raw["peer-cert-file"], key_file=raw["peer-key-file"],
+        trusted_ca_file=raw["peer-trusted-ca-file"], client_cert_auth=get_bool("peer-client-cert-auth"),
+        auto_tls=get_bool("peer-auto-tls"), allowed_cn=raw["peer-cert-allowed-cn"],
+    )
+    return {"client_tls": client, "peer_tls": peer, "self_signed_cert_validity": validity}
 
 
 def build_config(values: Mapping[str, str]) -> ServerConfig:
@@ -334,7 +370,11 @@ def build_config(values: Mapping[str, str]) -> ServerConfig:
         warning_apply_duration=parse_duration(raw["experimental-warning-apply-duration"]),
         lease_checkpoint=get_bool("experimental-enable-lease-checkpoint"),
         lease_checkpoint_interval=parse_duration(raw["experimental-lease-checkpoint-interval"]),
+        auth_token=raw["auth-token"],
+        bcrypt_cost=get_int("bcrypt-cost"),
+        auth_token_ttl=get_int("auth-token-ttl"),
         raw=raw,
+        **_tls_config(raw, get_bool, get_int),
     )
     for f in FLAGS:
         if f.kind == "bool":

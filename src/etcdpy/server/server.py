@@ -18,6 +18,7 @@ save on the loop.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -39,6 +40,10 @@ import grpc
 
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import raft_internal_pb2, rpc_pb2, rpc_pb2_grpc
+from etcdpy.auth import passwords
+from etcdpy.auth.info import CALLER, AuthInfo
+from etcdpy.auth.store import ROOT_USER, AuthStore
+from etcdpy.auth.tokens import InvalidAuthOptions, new_provider
 from etcdpy.lease.checkpoints import run_checkpoints
 from etcdpy.lease.expiry import run_expiry
 from etcdpy.lease.ids import next_lease_id
@@ -66,6 +71,7 @@ from etcdpy.raft.storage import MemoryStorage
 from etcdpy.server import txn
 from etcdpy.server.alarms import AlarmStore
 from etcdpy.server.apply import Applier
+from etcdpy.server.apply_auth import check_txn
 from etcdpy.server.config import ServerConfig
 from etcdpy.server.lease_forward import LeaderLeases
 from etcdpy.server.membership import Cluster, Member, MemberStore, member_id, validate_urls
@@ -177,7 +183,12 @@ class EtcdServer:
         # Fire-and-forget proposals (a renewal's checkpoint reset), kept referenced until done.
         self._background: set[asyncio.Task[None]] = set()
         self.alarms = AlarmStore(self.backend)
-        self.applier = Applier(self.kv, self._on_cluster_event, self.lessor, self.alarms)
+        try:
+            tokens = new_provider(cfg.auth_token, cfg.auth_token_ttl)
+        except InvalidAuthOptions as e:
+            raise ServerStartError(f"failed to create token provider: {e}") from None
+        self.auth = AuthStore(self.backend, tokens, cfg.bcrypt_cost)
+        self.applier = Applier(self.kv, self._on_cluster_event, self.lessor, self.alarms, self.auth)
         self.member_store = MemberStore(self.backend)
         fresh = not WAL.exists(cfg.wal_path)
         election_ticks = max(cfg.election_ms // cfg.heartbeat_ms, 2)
@@ -229,7 +240,7 @@ class EtcdServer:
         member must have been added to it (MemberAdd) with its peer URLs."""
         others = [u for name, urls in self.cfg.initial_cluster.items() if name != self.cfg.name for u in urls]
         try:
-            remote = fetch_cluster(others, timeout=JOIN_TIMEOUT)
+            remote = fetch_cluster(others, timeout=JOIN_TIMEOUT, tls=self.cfg.peer_tls)
         except (OSError, ValueError) as e:
             raise ServerStartError(f"cannot fetch cluster info from peer urls: {e}") from None
         mine = set(self.member.peer_urls)
@@ -248,7 +259,7 @@ class EtcdServer:
         once this member has published itself to the cluster through raft."""
         self.transport = Transport(
             self.member.id, self.cluster.id, PeerHandler(self), Path(self.cfg.member_dir) / "snap",
-            TransportConfig.for_limits(self.cfg.max_request_bytes, MAX_SIZE_PER_MSG),
+            TransportConfig.for_limits(self.cfg.max_request_bytes, MAX_SIZE_PER_MSG, self.cfg.peer_tls),
         )
         for m in self.cluster.members.values():
             if m.id != self.member.id:
@@ -382,6 +393,7 @@ class EtcdServer:
         self.kv.reload()
         self.lessor.reload()
         self.alarms.reload()
+        self.auth.reload()
         self.watchable.reloaded(old_rev)
         members, removed = self.member_store.load()
         self.cluster.members, self.cluster.removed = members, removed
@@ -714,6 +726,10 @@ class EtcdServer:
         if self.node.committed > self.applied_index + MAX_APPLY_BACKLOG:
             raise errors.TOO_MANY_REQUESTS
         rid = self._ids.next()
+        info = await self.caller()
+        if info is not None:  # checked when applied, against the auth store as of then
+            req.header.username = info.username
+            req.header.auth_revision = info.revision
         req.header.ID = rid  # where etcd 3.5 carries it, so --max-request-bytes counts the same bytes
         data = req.SerializeToString()
         if len(data) > self.cfg.max_request_bytes:
@@ -784,6 +800,7 @@ class EtcdServer:
     async def range(self, req: rpc_pb2.RangeRequest) -> rpc_pb2.RangeResponse:
         if not req.serializable:
             await self.linearizable()
+        self.auth.check(await self.caller(), req.key, req.range_end, write=False)
         resp = txn.range(self.kv, req)
         self._stamp(resp.header)
         return resp
@@ -801,6 +818,7 @@ class EtcdServer:
     async def txn(self, req: rpc_pb2.TxnRequest) -> rpc_pb2.TxnResponse:
         if _is_read_only(req):
             await self.linearizable()
+            check_txn(self.auth, await self.caller(), req)
             resp = txn.txn(self.kv, req, lease_exists=self.applier.lease_exists)
         else:
             resp = await self.propose(InternalRaftRequest(txn=req))
@@ -827,7 +845,12 @@ class EtcdServer:
         return resp
 
     async def _revoke_expired(self, lease_id: int) -> None:
-        await self.lease_revoke(rpc_pb2.LeaseRevokeRequest(ID=lease_id))
+        # As root, as etcd: the lease's keys may be any.
+        token = CALLER.set(AuthInfo(ROOT_USER, self.auth.revision))
+        try:
+            await self.lease_revoke(rpc_pb2.LeaseRevokeRequest(ID=lease_id))
+        finally:
+            CALLER.reset(token)
 
     async def lease_renew(self, lease_id: int) -> int:
         """Keep-alive: renewed on the leader's lessor, not through the log (as etcd); a follower
@@ -915,6 +938,58 @@ class EtcdServer:
             errors=[f"memberID:{a.memberID} alarm:{rpc_pb2.AlarmType.Name(a.alarm)} "
                     for a in self.alarms.active()],
         )
+
+    # ---- auth ------------------------------------------------------------------
+
+    async def caller(self) -> AuthInfo | None:
+        """Who the request being served comes from (None: no one). A token this member does not
+        know is refused; a simple token made at a raft index not applied here yet is waited for."""
+        creds = CALLER.get()
+        if creds is None or isinstance(creds, AuthInfo):
+            return creds
+        if creds.token is not None:
+            index = self.auth.tokens.index_of(creds.token)
+            if index > self.applied_index:
+                with contextlib.suppress(TimeoutError):
+                    await timeouts.wait_for(self.wait_applied(index), REQUEST_TIMEOUT)
+            return self.auth.info_from_token(creds.token)
+        if creds.common_name:
+            return AuthInfo(creds.common_name, self.auth.revision)
+        return None
+
+    async def check_admin(self) -> None:
+        """Refuse unless the caller has the root role (while auth is enabled)."""
+        self.auth.check_admin(await self.caller())
+
+    async def authenticate(self, req: rpc_pb2.AuthenticateRequest) -> rpc_pb2.AuthenticateResponse:
+        """Check the password here, then propose the login so that every member knows the token.
+        Retried if the auth store changed in between (the check may no longer hold)."""
+        while True:
+            hashed, checked_rev = self.auth.password_of(req.name)
+            if not await asyncio.to_thread(passwords.check_password, req.password, hashed):
+                raise errors.AUTH_FAILED
+            internal = raft_internal_pb2.InternalAuthenticateRequest(
+                name=req.name, simple_token=self.auth.tokens.new_prefix())
+            resp: rpc_pb2.AuthenticateResponse = await self.propose(
+                InternalRaftRequest(authenticate=internal))
+            if checked_rev == self.auth.revision:
+                self._stamp(resp.header)
+                return resp
+
+    async def auth_request(self, field: str, req: Any) -> Any:
+        """Propose the auth request `req` as InternalRaftRequest field `field`; its response. Passwords
+        are hashed here, so that members store the same hash and none spends time on bcrypt."""
+        with_password = isinstance(req, rpc_pb2.AuthUserChangePasswordRequest) or (
+            isinstance(req, rpc_pb2.AuthUserAddRequest) and not req.options.no_password)
+        if with_password:
+            hashed = await asyncio.to_thread(passwords.hash_password, req.password, self.auth.bcrypt_cost)
+            req.hashedPassword = base64.b64encode(hashed).decode()
+            req.password = ""
+        internal = InternalRaftRequest()
+        getattr(internal, field).CopyFrom(req)
+        resp = await self.propose(internal)
+        self._stamp(resp.header)
+        return resp
 
     # ---- membership -------------------------------------------------------------
 

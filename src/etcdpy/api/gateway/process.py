@@ -15,9 +15,14 @@ SIGINT, which the member handles for both. The member watches the child's
 exit through a pidfd: an exit it did not ask for is an error, for without the
 child nobody can reach the member.
 
+TLS: sockets of https:// URLs are passed as --listen-tls-fd and served with
+the TLS settings given as JSON (--tls); the member's secret that vouches for
+client certificate CNs arrives in the environment (`tls_identity.SECRET_ENV`).
+
 usage (by `ClientPortProcess` only):
     python -m etcdpy.api.gateway.process --upstream unix:/path --listen-fd 5 --ready-fd 7
-        --parent-pid 123 [--max-request-bytes N] [--cors ORIGINS] [--log-output OUT]... [--log-level L]
+        --parent-pid 123 [--listen-tls-fd 6 --tls JSON] [--max-request-bytes N] [--cors ORIGINS]
+        [--log-output OUT]... [--log-level L]
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
+import json
 import os
 import signal
 import socket
@@ -35,7 +42,9 @@ from collections.abc import Sequence
 from typing import Final
 
 from etcdpy.api.gateway.listener import DEFAULT_MAX_REQUEST_BYTES, ClientListener
+from etcdpy.api.v3rpc import tls_identity
 from etcdpy.pkg import timeouts, zaplog
+from etcdpy.pkg.tlsutil import CLIENT_PORT_ALPN, TLSInfo
 
 log = zaplog.get("embed")
 
@@ -50,26 +59,34 @@ class ClientPortError(RuntimeError):
 
 
 class ClientPortProcess:
-    """The parent's handle on the child serving `sockets` in front of `upstream` (a gRPC target)."""
+    """The parent's handle on the child serving `sockets` in front of `upstream` (a gRPC target);
+    `tls_sockets` are served with TLS as `tls` says."""
 
     def __init__(
         self,
         sockets: Sequence[socket.socket],
         upstream: str,
         *,
+        tls_sockets: Sequence[socket.socket] = (),
+        tls: TLSInfo | None = None,
         max_request_bytes: int,
         cors: str,
         log_outputs: Sequence[str],
         log_level: str,
     ) -> None:
-        self._sockets = list(sockets)
+        self._sockets = [*sockets, *tls_sockets]
         self._argv = [sys.executable, "-m", __name__, "--upstream", upstream,
                       "--parent-pid", str(os.getpid()), "--max-request-bytes", str(max_request_bytes),
                       "--cors", cors, "--log-level", log_level]
         for out in log_outputs:
             self._argv += ["--log-output", out]
-        for sock in self._sockets:
+        for sock in sockets:
             self._argv += ["--listen-fd", str(sock.fileno())]
+        for sock in tls_sockets:
+            self._argv += ["--listen-tls-fd", str(sock.fileno())]
+        if tls_sockets:
+            assert tls is not None
+            self._argv += ["--tls", json.dumps(dataclasses.asdict(tls))]
         self._proc: subprocess.Popen[bytes] | None = None
         self._pidfd = -1
         self._stopping = False
@@ -84,6 +101,7 @@ class ClientPortProcess:
                 [*self._argv, "--ready-fd", str(ready_w)],
                 pass_fds=[ready_w, *(s.fileno() for s in self._sockets)],
                 stdin=subprocess.DEVNULL,
+                env={**os.environ, tls_identity.SECRET_ENV: tls_identity.member_secret().hex()},
             )
             os.close(ready_w)
             ready_w = -1
@@ -162,10 +180,18 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
+    context = None
+    if args.listen_tls_fd:
+        fields = json.loads(args.tls)
+        tls = TLSInfo(**{**fields, "cipher_suites": tuple(fields["cipher_suites"])})
+        context = tls.server_context(CLIENT_PORT_ALPN)
+    secret = tls_identity.secret_from_env()
     listeners = [
         ClientListener("", 0, args.upstream, sock=socket.socket(fileno=fd),
-                       max_request_bytes=args.max_request_bytes, cors_origins=args.cors.split(","))
-        for fd in args.listen_fd
+                       max_request_bytes=args.max_request_bytes, cors_origins=args.cors.split(","),
+                       ssl_context=ssl_context, identity_secret=secret)
+        for fds, ssl_context in ((args.listen_fd, None), (args.listen_tls_fd, context))
+        for fd in fds
     ]
     try:
         for listener in listeners:
@@ -183,7 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="etcdpy.api.gateway.process", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--upstream", required=True, help="the member's gRPC target")
-    p.add_argument("--listen-fd", type=int, action="append", required=True, help="a listening socket")
+    p.add_argument("--listen-fd", type=int, action="append", default=[], help="a listening socket")
+    p.add_argument("--listen-tls-fd", type=int, action="append", default=[], help="a socket served with TLS")
+    p.add_argument("--tls", default="{}", help="TLS settings (JSON of TLSInfo)")
     p.add_argument("--ready-fd", type=int, required=True, help="where to write one byte once serving")
     p.add_argument("--parent-pid", type=int, required=True, help="the member's process ID")
     p.add_argument("--max-request-bytes", type=int, default=DEFAULT_MAX_REQUEST_BYTES)

@@ -5,7 +5,8 @@ other socket. Flow control: when a socket's send buffer passes its high-water
 mark, reading from the opposite socket pauses until it drains. A half-close
 (EOF) is passed on as a half-close; the pair is closed once both directions
 have ended, and the loss of either socket closes the other (aborting it if
-the loss was an error).
+the loss was an error). A rewriting function may stand between the client and the
+server (`RewritingPipe`), e.g. to add a header field to every request.
 """
 
 from __future__ import annotations
@@ -70,14 +71,32 @@ class Pipe(asyncio.Protocol):
             self.peer.transport.resume_reading()
 
 
+class RewritingPipe(Pipe):
+    """The client's socket of a pair whose client-to-server bytes pass through `rewrite`."""
+
+    def __init__(self, rewrite: Callable[[bytes], bytes], on_lost: Callable[[], None] | None = None) -> None:
+        super().__init__(on_lost)
+        self._rewrite = rewrite
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(self._rewrite(data))
+
+
 def relay(
-    client: asyncio.Transport, first_bytes: bytes, upstream: Upstream, on_lost: Callable[[], None]
+    client: asyncio.Transport,
+    first_bytes: bytes,
+    upstream: Upstream,
+    on_lost: Callable[[], None],
+    rewrite: Callable[[bytes], bytes] | None = None,
 ) -> Coroutine[None, None, None]:
     """Take over `client` (`first_bytes` already read from it) and return the
     coroutine that connects it to `upstream`, after which bytes flow both ways;
-    `on_lost` runs when the client's socket is gone."""
+    `on_lost` runs when the client's socket is gone. With `rewrite`, every
+    client-to-server chunk (`first_bytes` included) is sent as `rewrite` returns it."""
     client.pause_reading()
-    down = Pipe(on_lost)
+    down = Pipe(on_lost) if rewrite is None else RewritingPipe(rewrite, on_lost)
+    if rewrite is not None:
+        first_bytes = rewrite(first_bytes)
     up = Pipe()
     down.peer, up.peer = up, down
     client.set_protocol(down)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
+from etcdpy.api.v3rpc.credentials import serve_as_caller
 from etcdpy.api.v3rpc.status import Context, unary
 from etcdpy.server.server import EtcdServer
 
@@ -47,6 +48,7 @@ class LeaseService(rpc_pb2_grpc.LeaseServicer):
         self, request_iterator: AsyncIterator[rpc_pb2.LeaseKeepAliveRequest], context: Context
     ) -> AsyncIterator[rpc_pb2.LeaseKeepAliveResponse]:
         """One response per request, in order; TTL 0 for a lease that does not exist (any more)."""
+        serve_as_caller(context)
         async for req in request_iterator:
             # The header is taken before the renewal: a client never sees a successful
             # keep-alive at a revision after the lease's revocation.

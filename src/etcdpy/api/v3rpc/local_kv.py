@@ -17,6 +17,7 @@ import grpc
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import rpc_pb2
 from etcdpy.api.v3rpc import validate
+from etcdpy.api.v3rpc.credentials import serve_as_caller
 from etcdpy.api.v3rpc.status import Context
 from etcdpy.server.server import EtcdServer
 
@@ -51,6 +52,7 @@ def unary_as_client(
 
     @wraps(handler)
     async def wrapped(self: Any, request: Req, context: Context) -> Resp:
+        serve_as_caller(context)
         try:
             return await handler(self, request, context)
         except errors.EtcdError as e:

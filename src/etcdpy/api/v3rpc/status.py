@@ -11,6 +11,7 @@ import grpc
 
 from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import rpc_pb2
+from etcdpy.api.v3rpc.credentials import serve_as_caller
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -31,6 +32,7 @@ def unary(handler: Handler[Req, Resp]) -> Handler[Req, Resp]:
 
     @wraps(handler)
     async def wrapped(self: Any, request: Req, context: Context) -> Resp:
+        serve_as_caller(context)
         try:
             if self._server.member.is_learner and not _learner_may_serve(request):
                 raise errors.NOT_SUPPORTED_FOR_LEARNER

@@ -16,7 +16,9 @@ import random
 from collections.abc import AsyncIterator
 from typing import Any
 
+from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
+from etcdpy.api.v3rpc.credentials import serve_as_caller
 from etcdpy.api.v3rpc.status import Context
 from etcdpy.mvcc.watch_stream import INVALID_WATCH_ID, WatchError, WatchStream
 from etcdpy.mvcc.watcher import WatchResponse
@@ -46,6 +48,9 @@ def progress_interval(server: EtcdServer) -> float:
     return configured
 
 
+# etcd gives the gRPC error's text, code and all, as the cancel reason.
+_DENIED = f"rpc error: code = PermissionDenied desc = {errors.PERMISSION_DENIED.message}"
+
 class WatchService(rpc_pb2_grpc.WatchServicer):
     def __init__(self, server: EtcdServer, fragment_bytes: int) -> None:
         """fragment_bytes: a fragmenting watcher's event batches are split below this size."""
@@ -56,6 +61,7 @@ class WatchService(rpc_pb2_grpc.WatchServicer):
     async def Watch(
         self, request_iterator: AsyncIterator[rpc_pb2.WatchRequest], context: Context
     ) -> AsyncIterator[rpc_pb2.WatchResponse]:
+        serve_as_caller(context)
         session = _Session(self._server, WatchStream(self._server.watchable), self._fragment_bytes)
         handler = asyncio.current_task()
         recv = asyncio.create_task(session.recv_loop(request_iterator), name="watch-recv")
@@ -102,7 +108,11 @@ class _Session:
             await stream.wait_room()
             kind = req.WhichOneof("request_union")
             if kind == "create_request":
-                self._create(req.create_request)
+                if await self._permitted(req.create_request):
+                    self._create(req.create_request)
+                else:
+                    stream.push(WatchResponse(req.create_request.watch_id, stream.rev, created=True,
+                                              canceled=True, cancel_reason=_DENIED))
             elif kind == "cancel_request":
                 wid = req.cancel_request.watch_id
                 if stream.cancel(wid):
@@ -111,6 +121,15 @@ class _Session:
                     self._fragment.discard(wid)
             elif kind == "progress_request":
                 stream.request_progress_all()
+
+    async def _permitted(self, creq: rpc_pb2.WatchCreateRequest) -> bool:
+        """Whether the stream's caller may read what it asks to watch (while auth is enabled)."""
+        server = self._server
+        try:
+            server.auth.check(await server.caller(), creq.key, creq.range_end, write=False)
+        except errors.EtcdError:
+            return False
+        return True
 
     def _create(self, creq: rpc_pb2.WatchCreateRequest) -> None:
         stream = self.stream

@@ -4,18 +4,17 @@ from flags and ETCDCTL_* variables, the output printer and the etcd client."""
 from __future__ import annotations
 
 import contextlib
-import getpass
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO, TypeVar
 
 from etcdpy.api import errors
-from etcdpy.cli.etcdctl import zaplog
+from etcdpy.cli.etcdctl import password, zaplog
 from etcdpy.cli.etcdctl.command import Command
 from etcdpy.cli.etcdctl.exits import CommandExit, ExitCode, SilentExit
 from etcdpy.cli.etcdctl.flags import FlagError, FlagSet
 from etcdpy.cli.etcdctl.printers import Printer, new_printer
-from etcdpy.client import Client, TransportError
+from etcdpy.client import Client, TLSConfig, TransportError
 from etcdpy.client._endpoints import grpc_target
 from etcdpy.client._status import GO_CODE_NAMES
 
@@ -34,6 +33,7 @@ class ClientConfig:
     dial_timeout: float
     user: str | None
     password: str
+    tls: TLSConfig | None
 
 
 def go_error_text(err: errors.EtcdError, endpoint: str) -> str:
@@ -142,42 +142,71 @@ class Invocation:
 
     def client_config(self) -> ClientConfig:
         """Global settings for a client (etcdctl's clientConfigFromCmd): env applied, output
-        format checked, TLS flags validated, credentials resolved."""
+        format checked, TLS flags validated, credentials resolved (prompting for a password
+        --user leaves out), TLS files read."""
         self.apply_env()
         self.printer()
         for name in ("cert", "key", "cacert"):
             if self.flag_changed(name) and not self.flag(name):
                 raise CommandExit(ExitCode.BAD_ARGS, f"empty string is passed to --{name} option")
-        user, password = self._credentials()
-        return ClientConfig(self.endpoints(), float(self.flag("dial-timeout")), user, password)
+        user, secret = self._credentials()
+        try:
+            tls = self._tls()
+        except ValueError as err:
+            raise CommandExit(ExitCode.BAD_ARGS, str(err)) from None
+        return ClientConfig(self.endpoints(), float(self.flag("dial-timeout")), user, secret, tls)
 
     def _credentials(self) -> tuple[str | None, str]:
         user: str = self.flag("user")
         if not user:
             return None, ""
-        password: str = self.flag("password")
-        if password:
-            return user, password
+        secret: str = self.flag("password")
+        if secret:
+            return user, secret
         name, sep, secret = user.partition(":")
         if sep:
             return name, secret
-        return user, getpass.getpass("Password: ")
+        return user, self.ask_password("Password: ")
+
+    def ask_password(self, prompt: str) -> str:
+        return password.ask(prompt, self.stdin, self.stdout, self.stderr)
+
+    def _tls(self) -> TLSConfig | None:
+        """TLS when a certificate, key or CA is given or --insecure-transport=false (https://
+        endpoints use TLS regardless); --insecure-skip-tls-verify only applies then."""
+        cert, key, cacert = self.flag("cert"), self.flag("key"), self.flag("cacert")
+        if not (cert or key or cacert) and self.flag("insecure-transport"):
+            return None
+        return TLSConfig(
+            ca_file=cacert or None,
+            cert_file=cert or None,
+            key_file=key or None,
+            insecure_skip_verify=self.flag("insecure-skip-tls-verify"),
+        )
 
     def client(self, endpoints: list[str] | None = None, config: ClientConfig | None = None) -> Client:
         """A client for the configured endpoints (etcdctl's mustClient: exit 2 if it cannot be made)."""
         cfg = config or self.client_config()
         try:
-            return Client(
+            client = Client(
                 endpoints or cfg.endpoints,
                 timeout=self.command_timeout,
                 dial_timeout=cfg.dial_timeout,
-                user=cfg.user,
-                password=cfg.password,
+                tls=cfg.tls,
             )
-        except errors.EtcdError as err:
-            raise CommandExit(ExitCode.BAD_CONNECTION, err.message) from None
         except ValueError as err:
             raise CommandExit(ExitCode.BAD_ARGS, str(err)) from None
+        # clientv3 logs in only with both a name and a password, and goes on without a token
+        # when the server has authentication disabled.
+        if cfg.user and cfg.password:
+            try:
+                client.authenticate(cfg.user, cfg.password)
+            except errors.EtcdError as err:
+                self.log_rpc_failure(err, client.endpoints[0])
+                if err != errors.AUTH_NOT_ENABLED:
+                    client.close()
+                    raise CommandExit(ExitCode.BAD_CONNECTION, err.message) from None
+        return client
 
     def rpc(self, call: Callable[[], T], endpoint: str, *, logger: str = "etcd-client") -> T:
         """Run one client call; a failure is logged as etcd's retry interceptor does and

@@ -324,7 +324,7 @@ class FieldsPrinter(Printer):
     def _line(self, name: str, value: object) -> None:
         self.write(f'"{name}" : {value}\n')
 
-    def _header(self, h: pb.ResponseHeader) -> None:
+    def header(self, h: pb.ResponseHeader) -> None:
         self._line("ClusterID", h.cluster_id)
         self._line("MemberID", h.member_id)
         self._line("Revision", h.revision)
@@ -339,25 +339,25 @@ class FieldsPrinter(Printer):
         self._line(f"{prefix}Lease", kv.lease)
 
     def get(self, resp: pb.RangeResponse) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
         for kv in resp.kvs:
             self._kv("", kv)
         self._line("More", _go_bool(resp.more))
         self._line("Count", resp.count)
 
     def put(self, resp: pb.PutResponse) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
         if resp.HasField("prev_kv"):
             self._kv("Prev", resp.prev_kv)
 
     def delete(self, resp: pb.DeleteRangeResponse) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
         self._line("Deleted", resp.deleted)
         for kv in resp.prev_kvs:
             self._kv("Prev", kv)
 
     def txn(self, resp: pb.TxnResponse) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
         self._line("Succeeded", _go_bool(resp.succeeded))
         for op in resp.responses:
             kind = op.WhichOneof("response")
@@ -377,14 +377,14 @@ class FieldsPrinter(Printer):
                 "runtime error: invalid memory address or nil pointer dereference\n"
                 "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0xc6d0b7]"
             )
-        self._header(resp.header)
+        self.header(resp.header)
         for member in resp.alarms:
             self._line("MemberID", member.memberID)
             self._line("AlarmType", pb.AlarmType.Name(member.alarm))
             self.write("\n")
 
     def member_list(self, resp: pb.MemberListResponse) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
         for m in resp.members:
             self._line("ID", m.ID)
             self._line("Name", goquote.quote(m.name))
@@ -406,7 +406,7 @@ class FieldsPrinter(Printer):
     def endpoint_status(self, items: Sequence[EndpointStatus]) -> None:
         for item in items:
             st = item.status
-            self._header(st.header)
+            self.header(st.header)
             self._line("Version", goquote.quote(st.version))
             self._line("DBSize", st.dbSize)
             self._line("Leader", st.leader)
@@ -420,13 +420,13 @@ class FieldsPrinter(Printer):
 
     def endpoint_hashkv(self, items: Sequence[EndpointHashKV]) -> None:
         for item in items:
-            self._header(item.hash_kv.header)
+            self.header(item.hash_kv.header)
             self._line("Endpoint", goquote.quote(item.endpoint))
             self._line("Hash", item.hash_kv.hash)
             self.write("\n")
 
     def watch(self, resp: pb.WatchResponse) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
         for event in resp.events:
             self._line("Type", _event_type(event))
             if event.HasField("prev_kv"):
@@ -434,7 +434,7 @@ class FieldsPrinter(Printer):
             self._kv("", event.kv)
 
     def _id_ttl(self, resp: pb.LeaseGrantResponse | pb.LeaseKeepAliveResponse) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
         self._line("ID", resp.ID)
         self._line("TTL", resp.TTL)
 
@@ -442,13 +442,13 @@ class FieldsPrinter(Printer):
         self._id_ttl(resp)
 
     def lease_revoke(self, lease_id: int, resp: pb.LeaseRevokeResponse) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
 
     def lease_keep_alive(self, resp: pb.LeaseKeepAliveResponse) -> None:
         self._id_ttl(resp)
 
     def lease_time_to_live(self, resp: pb.LeaseTimeToLiveResponse, keys: bool) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
         self._line("ID", resp.ID)
         self._line("TTL", resp.TTL)
         self._line("GrantedTTL", resp.grantedTTL)
@@ -456,7 +456,7 @@ class FieldsPrinter(Printer):
             self._line("Key", goquote.quote(key))
 
     def lease_leases(self, resp: pb.LeaseLeasesResponse) -> None:
-        self._header(resp.header)
+        self.header(resp.header)
         for lease in resp.leases:
             self._line("ID", lease.ID)
 

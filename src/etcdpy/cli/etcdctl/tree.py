@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from etcdpy.cli.etcdctl.command import Command
 from etcdpy.cli.etcdctl.commands import (
+    auth,
     check,
     elect,
     endpoint,
@@ -13,8 +14,10 @@ from etcdpy.cli.etcdctl.commands import (
     maintenance,
     member,
     move_leader,
+    role,
     txn,
     unimplemented,
+    user,
     watch,
 )
 from etcdpy.cli.etcdctl.flags import Flag, Kind
@@ -119,9 +122,9 @@ def build() -> Command:
             unlisted["make-mirror"],
             lock.command(),
             elect.command(),
-            unlisted["auth"],
-            unlisted["user"],
-            unlisted["role"],
+            auth.command(),
+            user.command(),
+            role.command(),
             check.command(),
             help_command(),
         ],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
+
+from etcdpy.pkg.tlsutil import TLSInfo
 
 _MIB = 1 << 20
 # Protobuf framing of a MsgApp beyond its entries' data: message fields and per-entry tags.
@@ -27,6 +30,11 @@ class TransportConfig:
     snapshot_chunk_bytes: int = _MIB
     # A snapshot transfer fails when no progress is possible for this long.
     snapshot_io_timeout: float = 30.0
+    # Peer TLS: the listener's context (None: plain), the context for dialling https:// peer URLs,
+    # and the CN a peer's client certificate must have ("" accepts any verified one).
+    server_ssl: ssl.SSLContext | None = None
+    client_ssl: ssl.SSLContext | None = None
+    allowed_cn: str = ""
 
     def __post_init__(self) -> None:
         if self.snapshot_chunk_bytes > self.max_frame_bytes:
@@ -37,11 +45,18 @@ class TransportConfig:
             raise ValueError("queue bounds must be positive")
 
     @classmethod
-    def for_limits(cls, max_request_bytes: int, max_size_per_msg: int) -> TransportConfig:
+    def for_limits(
+        cls, max_request_bytes: int, max_size_per_msg: int, tls: TLSInfo | None = None
+    ) -> TransportConfig:
         """A frame limit that fits any MsgApp Raft builds: up to `max_size_per_msg` of entries plus the
-        one entry always included, itself at most a request of `max_request_bytes`."""
+        one entry always included, itself at most a request of `max_request_bytes`. With `tls` holding a
+        certificate, the peer port serves TLS and https:// peers are dialled with it."""
+        secure = tls is not None and not tls.empty()
         return cls(
             max_frame_bytes=max(
                 max_request_bytes + max_size_per_msg + _FRAME_OVERHEAD, _MIB + _FRAME_OVERHEAD
-            )
+            ),
+            server_ssl=tls.server_context() if tls is not None and secure else None,
+            client_ssl=tls.client_context() if tls is not None and secure else None,
+            allowed_cn=tls.allowed_cn if tls is not None else "",
         )

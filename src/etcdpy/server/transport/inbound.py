@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 
 from google.protobuf.message import DecodeError
 
 from etcdpy.pkg import timeouts, zaplog
+from etcdpy.pkg.tlsutil import peer_common_name
 from etcdpy.server.transport import peer_http
 from etcdpy.server.transport.codec import decode_message
 from etcdpy.server.transport.config import TransportConfig
@@ -102,12 +104,37 @@ class Inbound:
             self._tasks.spawn(self._on_socket(conn), "peer-connection")
 
     async def _on_socket(self, conn: socket.socket) -> None:
+        remote = _socket_peer(conn)
         try:
-            reader, writer = await asyncio.open_connection(sock=conn, limit=READ_BYTES)
+            if self._cfg.server_ssl is None:
+                reader, writer = await asyncio.open_connection(sock=conn, limit=READ_BYTES)
+            else:
+                reader, writer = await self._tls_handshake(conn, self._cfg.server_ssl)
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
+            _log_rejected(remote, exc)
+            conn.close()
+            return
         except BaseException:
             conn.close()
             raise
         await self._handle(reader, writer)
+
+    async def _tls_handshake(
+        self, conn: socket.socket, context: ssl.SSLContext
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Streams over TLS on an accepted socket; PermissionError for a certificate whose CN is not
+        --peer-cert-allowed-cn (etcd refuses it in the handshake; here just after it)."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=READ_BYTES)
+        transport, protocol = await loop.connect_accepted_socket(
+            lambda: asyncio.StreamReaderProtocol(reader), conn, ssl=context,
+            ssl_handshake_timeout=self._cfg.handshake_timeout,
+        )
+        allowed = self._cfg.allowed_cn
+        if allowed and peer_common_name(transport.get_extra_info("peercert")) != allowed:
+            transport.abort()
+            raise PermissionError("client certificate authentication failed")
+        return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -232,6 +259,20 @@ class Inbound:
                 stats.received_messages += count
                 stats.received_bytes += pos - count * header
                 buf = buf[pos:]
+
+
+def _socket_peer(conn: socket.socket) -> str:
+    try:
+        host, port = conn.getpeername()[:2]
+    except (OSError, ValueError):
+        return "unknown"
+    return f"{host}:{port}"
+
+
+def _log_rejected(remote: str, exc: BaseException) -> None:
+    """etcd's warning for a refused TLS handshake."""
+    error = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+    log.warning("rejected connection", **{"remote-addr": remote, "server-name": "", "error": error})
 
 
 def _peername(writer: asyncio.StreamWriter) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from etcdpy.pkg import timeouts
+from etcdpy.pkg.tlsutil import TLSInfo
 from etcdpy.server.membership import Member
 from etcdpy.server.transport.endpoints import parse_peer_url
 from etcdpy.version import SERVER_VERSION
@@ -120,14 +121,21 @@ def _response(
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-def fetch_cluster(peer_urls: Sequence[str], timeout: float) -> RemoteCluster:
-    """GET /members from the first of `peer_urls` that answers (blocking; run it in a thread from a loop).
+def fetch_cluster(peer_urls: Sequence[str], timeout: float, tls: TLSInfo | None = None) -> RemoteCluster:
+    """GET /members from the first of `peer_urls` that answers (blocking; run it in a thread from a loop);
+    https:// URLs are asked over TLS with the member's peer TLS settings `tls`.
 
     Raises OSError when none answers, ValueError when an answer is malformed."""
     errors = []
+    client_ssl = tls.client_context() if tls is not None and not tls.empty() else None
     for url in peer_urls:
-        host, port = parse_peer_url(url)
-        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        addr = parse_peer_url(url)
+        conn: http.client.HTTPConnection
+        if addr.secure:
+            context = addr.dial_options(client_ssl)["ssl"]
+            conn = http.client.HTTPSConnection(addr.host, addr.port, timeout=timeout, context=context)
+        else:
+            conn = http.client.HTTPConnection(addr.host, addr.port, timeout=timeout)
         try:
             conn.request("GET", "/members")
             resp = conn.getresponse()

@@ -22,7 +22,7 @@ from typing import cast
 
 from etcdpy.pkg import timeouts, zaplog
 from etcdpy.server.transport.config import TransportConfig
-from etcdpy.server.transport.endpoints import Endpoints
+from etcdpy.server.transport.endpoints import Endpoints, PeerAddr
 from etcdpy.server.transport.framing import FRAME_HEADER, VERDICT_SIZE, Status, Verdict
 from etcdpy.server.transport.handler import TransportHandler
 from etcdpy.server.transport.stats import PeerStats
@@ -100,7 +100,7 @@ class PeerStream:
         # The active stream's transport: set from an accepted handshake until the connection is lost.
         self._transport: asyncio.Transport | None = None
         self._conn: _StreamProtocol | None = None
-        self._conn_addr: tuple[str, int] | None = None
+        self._conn_addr: PeerAddr | None = None
         self._paused = False
         self._flush_handle: asyncio.Handle | None = None
         self._last_failure: str | None = None
@@ -209,7 +209,10 @@ class PeerStream:
         try:
             _, conn = await timeouts.wait_for(
                 loop.create_connection(
-                    lambda: _StreamProtocol(self, self._hello, cfg.write_buffer_bytes), *addr
+                    lambda: _StreamProtocol(self, self._hello, cfg.write_buffer_bytes),
+                    addr.host,
+                    addr.port,
+                    **addr.dial_options(cfg.client_ssl),
                 ),
                 cfg.dial_timeout,
             )
@@ -237,7 +240,7 @@ class PeerStream:
         self._conn = self._conn_addr = None
         return None
 
-    def _refused(self, addr: tuple[str, int], verdict: Verdict) -> None:
+    def _refused(self, addr: PeerAddr, verdict: Verdict) -> None:
         self._failure(
             log.error,
             f"request sent was ignored by remote peer ({verdict.reason()})",
@@ -248,7 +251,7 @@ class PeerStream:
         if verdict.status == Status.REMOVED:
             self._handler.report_removed(self.peer_id)
 
-    def _failure(self, level: _Emit, msg: str, addr: tuple[str, int], **fields: str) -> None:
+    def _failure(self, level: _Emit, msg: str, addr: PeerAddr, **fields: str) -> None:
         """Log a failed attempt at `level` when it differs from the previous one, else at debug level."""
         emit = log.debug if msg == self._last_failure else level
         self._last_failure = msg

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import ssl
 import tempfile
 import time
 from collections.abc import Callable
@@ -58,7 +59,7 @@ async def send_snapshot(
     fields = {"remote_peer_id": f"{peer_id:x}", "snapshot_index": index}
     log.info("sending database snapshot", **fields)
     try:
-        reader, writer = await _dial(endpoints, cfg.dial_timeout)
+        reader, writer = await _dial(endpoints, cfg.dial_timeout, cfg.client_ssl)
     except OSError as exc:
         log.warning("failed to send database snapshot", error=str(exc), **fields)
         return False
@@ -75,11 +76,14 @@ async def send_snapshot(
     return True
 
 
-async def _dial(endpoints: Endpoints, timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _dial(
+    endpoints: Endpoints, timeout: float, client_ssl: ssl.SSLContext | None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     errors = []
     for addr in endpoints.all():
         try:
-            return await timeouts.wait_for(asyncio.open_connection(*addr), timeout)
+            connect = asyncio.open_connection(addr.host, addr.port, **addr.dial_options(client_ssl))
+            return await timeouts.wait_for(connect, timeout)
         except (OSError, TimeoutError) as exc:
             endpoints.failed(addr)
             errors.append(f"{addr[0]}:{addr[1]}: {exc or type(exc).__name__}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,7 +23,7 @@ def endpoints_from_cluster(inv: Invocation) -> list[str]:
     if not inv.flag("cluster"):
         return list(inv.flag("endpoints"))
     cfg = inv.client_config()
-    client = inv.client(config=ClientConfig(cfg.endpoints, cfg.dial_timeout, None, ""))
+    client = inv.client(config=dataclasses.replace(cfg, user=None, password=""))
     try:
         members = inv.rpc(lambda: client.member_list(), cfg.endpoints[0])
     except CommandExit as exit_:

@@ -31,15 +31,6 @@ def _str(name: str, usage: str, default: str = "") -> Flag:
 def commands() -> list[Command]:
     """Top-level commands that are entirely unimplemented."""
     return [
-        Command(
-            "auth <enable or disable>",
-            "Enable or disable authentication",
-            children=[
-                _cmd("enable", "Enables authentication"),
-                _cmd("disable", "Disables authentication"),
-                _cmd("status", "Returns authentication status"),
-            ],
-        ),
         _cmd(
             "make-mirror [options] <destination>",
             "Makes a mirror at the destination etcd cluster",
@@ -67,71 +58,6 @@ def commands() -> list[Command]:
                 "Destination password for authentication (if this option is used, --user option "
                 "shouldn't include password)",
             ),
-        ),
-        Command(
-            "role <subcommand>",
-            "Role related commands",
-            children=[
-                _cmd("add <role name>", "Adds a new role"),
-                _cmd("delete <role name>", "Deletes a role"),
-                _cmd("get <role name>", "Gets detailed information of a role"),
-                _cmd("list", "Lists all roles"),
-                _cmd(
-                    "grant-permission [options] <role name> <permission type> <key> [endkey]",
-                    "Grants a key to a role",
-                    _bool("prefix", "grant a prefix permission"),
-                    _bool(
-                        "from-key",
-                        "grant a permission of keys that are greater than or equal to the given key "
-                        "using byte compare",
-                    ),
-                ),
-                _cmd(
-                    "revoke-permission <role name> <key> [endkey]",
-                    "Revokes a key from a role",
-                    _bool("prefix", "revoke a prefix permission"),
-                    _bool(
-                        "from-key",
-                        "revoke a permission of keys that are greater than or equal to the given key "
-                        "using byte compare",
-                    ),
-                ),
-            ],
-        ),
-        Command(
-            "user <subcommand>",
-            "User related commands",
-            children=[
-                _cmd(
-                    "add <user name or user:password> [options]",
-                    "Adds a new user",
-                    _bool(
-                        "interactive",
-                        "Read password from stdin instead of interactive terminal",
-                        default=True,
-                    ),
-                    _str("new-user-password", "Supply password from the command line flag"),
-                    _bool("no-password", "Create a user without password (CN based auth only)"),
-                ),
-                _cmd("delete <user name>", "Deletes a user"),
-                _cmd(
-                    "get <user name> [options]",
-                    "Gets detailed information of a user",
-                    _bool("detail", "Show permissions of roles granted to the user"),
-                ),
-                _cmd("list", "Lists all users"),
-                _cmd(
-                    "passwd <user name> [options]",
-                    "Changes password of user",
-                    _bool(
-                        "interactive",
-                        "If true, read password from stdin instead of interactive terminal",
-                        default=True,
-                    ),
-                ),
-                _cmd("grant-role <user name> <role name>", "Grants a role to a user"),
-                _cmd("revoke-role <user name> <role name>", "Revokes a role from a user"),
-            ],
         ),
     ]
 

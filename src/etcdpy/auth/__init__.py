@@ -1,0 +1,1 @@
+"""etcd's authentication and role-based access control: users, roles, permissions, tokens."""
