@@ -1,5 +1,5 @@
 """--quota-backend-bytes with the NOSPACE alarm, on reference etcd 3.5.1 and etcd-py alike (the same
-test body; etcd-py's known gap is a strict xfail)."""
+test body)."""
 
 from __future__ import annotations
 
@@ -21,12 +21,6 @@ TIMEOUT = 10.0
 NOSPACE = "etcdserver: mvcc: database space exceeded"
 
 
-def kinds(xfail_ours: str) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize(
-        "kind", ["reference", pytest.param("etcdpy", marks=pytest.mark.xfail(strict=True, reason=xfail_ours))]
-    )
-
-
 def _fill(kv: rpc_pb2_grpc.KVStub) -> grpc.RpcError:
     """Put 100 kB values until one is refused; the refusal. The backend's size shows after its batch
     commit (every 100 ms in etcd), so the puts are paced and bounded in number."""
@@ -39,7 +33,7 @@ def _fill(kv: rpc_pb2_grpc.KVStub) -> grpc.RpcError:
     raise AssertionError(f"10 MB put against a quota of {QUOTA} bytes and no write was refused")
 
 
-@kinds("etcd-py does not enforce --quota-backend-bytes: no NOSPACE alarm is raised, writes are never refused")
+@pytest.mark.parametrize("kind", ["reference", "etcdpy"])
 def test_nospace_alarm_cycle(kind: str, tmp_path: Path) -> None:
     """Over quota: NOSPACE raised, writes refused with etcd's error while reads and deletes work; after a
     compaction, a defragmentation and `alarm disarm`, writes succeed again."""

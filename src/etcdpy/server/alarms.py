@@ -29,6 +29,10 @@ class AlarmStore:
                 m = AlarmMember.FromString(key)
                 self._active[(m.memberID, m.alarm)] = m
 
+    def raised(self, alarm: int) -> bool:
+        """Whether any member has `alarm` active."""
+        return any(kind == alarm for _, kind in self._active)
+
     def active(self) -> list[AlarmMember]:
         return [self._active[k] for k in sorted(self._active)]
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from etcdpy.api import errors
-from etcdpy.api.pb.etcdserverpb import raft_internal_pb2
+from etcdpy.api.pb.etcdserverpb import raft_internal_pb2, rpc_pb2
 from etcdpy.auth.store import AuthStore
 from etcdpy.lease.lessor import Lessor
 from etcdpy.mvcc.kvstore import KVStore
-from etcdpy.server import apply_auth, apply_lease, txn
+from etcdpy.server import apply_auth, apply_lease, quota, txn
 from etcdpy.server.alarms import AlarmStore
 
 InternalRaftRequest = raft_internal_pb2.InternalRaftRequest
@@ -54,6 +54,8 @@ class Applier:
                 auth_resp = apply_auth.apply(self._auth, kind, req, index)
                 kv.save_consistent_index(index)
                 return auth_resp
+            if self._alarms.raised(rpc_pb2.NOSPACE) and _costs_space(req):
+                return errors.NO_SPACE
             if req.HasField("put"):
                 with kv.write() as w:
                     resp: Any = txn.put(w, req.put, lease_exists=self.lease_exists)
@@ -91,3 +93,10 @@ class Applier:
             return e
         return errors.NOT_CAPABLE
 
+
+
+def _costs_space(req: InternalRaftRequest) -> bool:
+    """The writes refused while NOSPACE is raised (etcd's capped applier)."""
+    if req.HasField("put") or req.HasField("lease_grant"):
+        return True
+    return req.HasField("txn") and quota.txn_cost(req.txn) > 0

@@ -354,7 +354,7 @@ def build_config(values: Mapping[str, str]) -> ServerConfig:
         initial_cluster=initial_cluster,
         initial_cluster_state=state,
         initial_cluster_token=raw["initial-cluster-token"],
-        quota_backend_bytes=DEFAULT_QUOTA_BYTES if quota <= 0 else quota,
+        quota_backend_bytes=DEFAULT_QUOTA_BYTES if quota == 0 else quota,  # < 0: no quota
         max_txn_ops=get_int("max-txn-ops"),
         max_request_bytes=get_int("max-request-bytes"),
         grpc_keepalive_min_time=parse_duration(raw["grpc-keepalive-min-time"]),

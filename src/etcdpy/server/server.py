@@ -68,7 +68,7 @@ from etcdpy.raft.raftpb import (
 )
 from etcdpy.raft.rawnode import Peer
 from etcdpy.raft.storage import MemoryStorage
-from etcdpy.server import txn
+from etcdpy.server import quota, txn
 from etcdpy.server.alarms import AlarmStore
 from etcdpy.server.apply import Applier
 from etcdpy.server.apply_auth import check_txn
@@ -805,7 +805,18 @@ class EtcdServer:
         self._stamp(resp.header)
         return resp
 
+    async def _admit(self, cost: int) -> None:
+        """Refuse a write that would take the backend past its quota, raising NOSPACE (as etcd)."""
+        if quota.available(self.backend.size, self.cfg.quota_backend_bytes, cost):
+            return
+        nospace = rpc_pb2.AlarmRequest(memberID=self.member.id, alarm=rpc_pb2.NOSPACE,
+                                       action=rpc_pb2.AlarmRequest.ACTIVATE)
+        with contextlib.suppress(errors.EtcdError):
+            await self.propose(InternalRaftRequest(alarm=nospace))
+        raise errors.NO_SPACE
+
     async def put(self, req: rpc_pb2.PutRequest) -> rpc_pb2.PutResponse:
+        await self._admit(quota.put_cost(req))
         resp: rpc_pb2.PutResponse = await self.propose(InternalRaftRequest(put=req))
         self._stamp(resp.header)
         return resp
@@ -821,6 +832,7 @@ class EtcdServer:
             check_txn(self.auth, await self.caller(), req)
             resp = txn.txn(self.kv, req, lease_exists=self.applier.lease_exists)
         else:
+            await self._admit(quota.txn_cost(req))
             resp = await self.propose(InternalRaftRequest(txn=req))
         self._stamp(resp.header)
         return resp
@@ -833,6 +845,7 @@ class EtcdServer:
     # ---- leases ---------------------------------------------------------------
 
     async def lease_grant(self, req: rpc_pb2.LeaseGrantRequest) -> rpc_pb2.LeaseGrantResponse:
+        await self._admit(quota.LEASE_OVERHEAD)
         while req.ID == 0:
             req.ID = next_lease_id(self._ids)
         resp: rpc_pb2.LeaseGrantResponse = await self.propose(InternalRaftRequest(lease_grant=req))
