@@ -233,11 +233,6 @@ def test_oversize_input_is_refused_not_buffered(
     member.assert_alive()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a gateway watch that has sent nothing yet never notices its client's EOF: the client-port "
-    "process keeps the socket (and its Watch stream) after the client closed; etcd answers 408 and closes",
-)
 def test_watch_waiting_for_its_first_answer_ends_with_its_client(member: Target) -> None:
     """Clients that send a watch request with no create (nothing to answer) and close: the client
     port must close their sockets, as etcd does (Go's server sees the EOF and cancels)."""

@@ -74,6 +74,8 @@ class _Status(Exception):
 
 
 _TOO_LARGE: Final = _Status(errors.REQUEST_TOO_LARGE.code, errors.REQUEST_TOO_LARGE.message)
+# A stream whose client went away before its first answer: Go cancels the request's context.
+_CANCELED: Final = _Status(_C.CANCELLED, "context canceled")
 
 
 def _canonical(header: str) -> str:
@@ -152,11 +154,20 @@ class Gateway:
         call = self._calls[path]
         try:
             metadata, timeout = call_options(request)
-            if route.client_streaming:
-                await self._bidi(call, route, metadata, timeout, body, writer, headers)
-            elif route.server_streaming:
-                msg = await self._read_request(body, route)
-                await _forward(call(msg, metadata=metadata, timeout=timeout), writer, headers, True)
+            if route.client_streaming or route.server_streaming:
+                writer.streaming = True
+                try:
+                    if route.client_streaming:
+                        await self._bidi(call, route, metadata, timeout, body, writer, headers)
+                    else:
+                        msg = await self._read_request(body, route)
+                        await _forward(call(msg, metadata=metadata, timeout=timeout), writer, headers, True)
+                except asyncio.CancelledError:
+                    if not writer.started and not writer.finished:  # the client left first
+                        writer.start(_CANCELED.http_status, (*headers, APPLICATION_JSON))
+                        await writer.write(_CANCELED.stream_chunk())
+                        writer.end()
+                    raise
             else:
                 msg = await self._read_request(body, route)
                 try:

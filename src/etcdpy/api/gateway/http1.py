@@ -129,6 +129,9 @@ class ResponseWriter:
         self._http10 = request.version == "HTTP/1.0"
         self.started = False
         self.finished = False
+        # Set by the application for a response that streams for as long as the client is there:
+        # the client's EOF ends it even before anything was sent.
+        self.streaming = False
 
     def send(self, status: int, headers: Headers, body: bytes = b"") -> None:
         self._begin()
@@ -257,7 +260,8 @@ class Http1Connection(asyncio.Protocol):
             self._reader.fail(BodyError("client closed the connection before the body ended"))
         if self._task is None or self._task.done():
             return False
-        if self._writer is not None and self._writer.started and not self._writer.finished:
+        writer = self._writer
+        if writer is not None and (writer.started or writer.streaming) and not writer.finished:
             self._task.cancel()
         return True
 
