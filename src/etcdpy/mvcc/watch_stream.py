@@ -3,9 +3,11 @@
 Watch IDs are per stream: the client picks one, or (ID 0 asked) the stream
 takes the lowest free one at or above its counter, as etcd does. Responses
 from the store (events, progress, compaction) are refused when the queue
-holds CAPACITY or more; control responses (created, canceled, progress
-reports) are always queued, so the caller bounds those by reading requests
-only while `has_room`.
+holds CAPACITY responses or CAPACITY_BYTES of events (one response is always
+accepted into an empty queue, however big); control responses (created,
+canceled, progress reports) are always queued, so the caller bounds those by
+reading requests only while `has_room`. A refused watcher catches up from the
+store later, so a client that stops reading holds at most this much memory.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from etcdpy.mvcc.watcher import Watcher, WatchResponse
 
 # Responses queued per stream before the store moves its watchers to unsynced (etcd's chanBufLen).
 CAPACITY = 128
+# Event bytes queued per stream beyond which the same happens (etcd has no such bound).
+CAPACITY_BYTES = 8 * 1024 * 1024
 AUTO_WATCH_ID = 0
 # The watch ID of responses that belong to no watcher (etcd's clientv3.InvalidWatchID).
 INVALID_WATCH_ID = -1
@@ -35,7 +39,8 @@ class WatchStream:
         self._store = store
         self._watchers: dict[int, Watcher] = {}
         self._next_id = 0
-        self._queue: deque[WatchResponse] = deque()
+        self._queue: deque[tuple[WatchResponse, int]] = deque()  # with each response's event bytes
+        self._queued_bytes = 0
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -106,9 +111,11 @@ class WatchStream:
 
     def push(self, resp: WatchResponse) -> None:
         """Queue a control response, whatever the queue holds."""
-        self._queue.append(resp)
+        size = sum(ev.ByteSize() for ev in resp.events)
+        self._queue.append((resp, size))
+        self._queued_bytes += size
         self._ready.set()
-        if len(self._queue) >= CAPACITY:
+        if not self.has_room():
             self._room.clear()
 
     async def get(self) -> WatchResponse:
@@ -116,8 +123,10 @@ class WatchStream:
         while not self._queue:
             self._ready.clear()
             await self._ready.wait()
-        resp = self._queue.popleft()
-        if len(self._queue) == CAPACITY - 1:
+        full = not self.has_room()
+        resp, size = self._queue.popleft()
+        self._queued_bytes -= size
+        if full and self.has_room():
             self._room.set()
             self._store.wake()
         return resp
@@ -128,13 +137,13 @@ class WatchStream:
     # ---- WatchSink ----------------------------------------------------------
 
     def offer(self, resp: WatchResponse) -> bool:
-        if len(self._queue) >= CAPACITY:
+        if not self.has_room():
             return False
         self.push(resp)
         return True
 
     def has_room(self) -> bool:
-        return len(self._queue) < CAPACITY
+        return not self._queue or (len(self._queue) < CAPACITY and self._queued_bytes < CAPACITY_BYTES)
 
     def on_synced(self) -> None:
         self._maybe_report_progress()
