@@ -19,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 
 from etcdpy.auth.info import AuthInfo
-from etcdpy.server.config import parse_duration
+from etcdpy.pkg.goduration import parse_duration
 
 TOKEN_LETTERS = string.ascii_letters
 SIMPLE_PREFIX_LEN = 16

@@ -8,12 +8,12 @@ flag's name, default and meaning live in one place.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from etcdpy.pkg import goduration
 from etcdpy.pkg.tlsutil import TLSConfigError, TLSInfo, check_versions, cipher_suites
 
 FlagKind = Literal["str", "int", "bool", "duration", "urls"]
@@ -150,8 +150,6 @@ FLAGS: tuple[Flag, ...] = (
 
 FLAGS_BY_NAME: dict[str, Flag] = {f.name: f for f in FLAGS}
 
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class ConfigError(ValueError):
@@ -159,18 +157,13 @@ class ConfigError(ValueError):
 
 
 def parse_duration(text: str) -> float:
-    """Go's time.ParseDuration for the forms etcd users write (500ms, 2s, 1m30s); seconds."""
-    if text in ("", "0"):
+    """Go's time.ParseDuration (as etcd's flags), in seconds; "" is 0."""
+    if not text:
         return 0.0
-    pos, total = 0, 0.0
-    for m in _DURATION_RE.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or pos == 0:
-        raise ConfigError(f'time: invalid duration "{text}"')
-    return total
+    try:
+        return goduration.parse_duration(text)
+    except goduration.DurationError as e:
+        raise ConfigError(str(e)) from None
 
 
 def parse_bool(text: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+from etcdpy.pkg import goduration
 from etcdpy.pkg.goquote import quote
 
 
@@ -120,48 +121,12 @@ def parse_int(text: str, base: int = 10, bits: int = 64, *, unsigned: bool = Fal
     return value
 
 
-_UNITS_NS = {
-    "ns": 1,
-    "us": 1_000,
-    "\u00b5s": 1_000,
-    "\u03bcs": 1_000,
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60_000_000_000,
-    "h": 3_600_000_000_000,
-}
-_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]*)")
-
-
 def parse_duration(text: str) -> float:
     """time.ParseDuration, in seconds."""
-    invalid = GoSyntaxError(f"time: invalid duration {quote(text)}")
-    body, sign = text, 1
-    if body[:1] in ("+", "-"):
-        sign = -1 if body[0] == "-" else 1
-        body = body[1:]
-    if body == "0":
-        return 0.0
-    if not body:
-        raise invalid
-    total_ns = 0.0
-    pos = 0
-    while pos < len(body):
-        match = _DURATION_PART.match(body, pos)
-        if match is None or match.end() == pos:
-            raise invalid
-        number, unit = match.groups()
-        if number in ("", "."):
-            raise invalid
-        if not unit:
-            raise GoSyntaxError(f"time: missing unit in duration {quote(text)}")
-        if unit not in _UNITS_NS:
-            raise GoSyntaxError(f"time: unknown unit {quote(unit)} in duration {quote(text)}")
-        total_ns += float(number) * _UNITS_NS[unit]
-        pos = match.end()
-    if total_ns > 2**63 - 1:
-        raise invalid
-    return sign * total_ns / 1e9
+    try:
+        return goduration.parse_duration(text)
+    except goduration.DurationError as e:
+        raise GoSyntaxError(str(e)) from None
 
 
 def _frac(value: int, digits: int) -> tuple[str, int]:
