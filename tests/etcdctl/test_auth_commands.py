@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc
-from tests.etcdctl._harness import Masks, Pair, make_pair, normalize, run
+from tests.etcdctl._harness import Masks, Pair, compare, make_pair, run
 
 pytestmark = pytest.mark.reference
 
@@ -59,26 +59,9 @@ def _steps(*items: tuple[str, ...] | Step) -> list[Step]:
     return [item if isinstance(item, Step) else Step(item) for item in items]
 
 
-def _outputs(pair: Pair, step: Step, cwd: Path) -> list[dict[str, object]]:
-    """Each side's normalized output. (The harness's `compare` reads the revision without
-    credentials, which a server with authentication enabled refuses.)"""
-    masks = Masks(pb_type=step.pb_type)
-    outputs = []
-    for side in pair.sides():
-        result = run(side.command, ["--endpoints", side.server.endpoint, *step.args], step.stdin, {}, cwd)
-        outputs.append(
-            {
-                "stdout": normalize(result.stdout, side, pair, masks, is_stdout=True),
-                "stderr": normalize(result.stderr, side, pair, masks, is_stdout=False),
-                "code": result.code,
-            }
-        )
-    return outputs
-
-
 def _run_steps(pair: Pair, steps: list[Step], cwd: Path) -> None:
     for step in steps:
-        ref, ours = _outputs(pair, step, cwd)
+        ref, ours = compare(pair, step.args, stdin=step.stdin, masks=Masks(pb_type=step.pb_type), cwd=cwd)
         assert ours == ref, step.args
 
 
