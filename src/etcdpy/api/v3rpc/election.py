@@ -11,6 +11,7 @@ from etcdpy.api import errors
 from etcdpy.api.pb.etcdserverpb import rpc_pb2
 from etcdpy.api.pb.v3electionpb import v3election_pb2 as epb
 from etcdpy.api.pb.v3electionpb import v3election_pb2_grpc
+from etcdpy.api.v3rpc.credentials import serve_as_caller
 from etcdpy.api.v3rpc.local_kv import ValidatedKV, unary_as_client
 from etcdpy.api.v3rpc.status import Context
 from etcdpy.server.concurrency import election
@@ -43,13 +44,14 @@ class ElectionService(v3election_pb2_grpc.ElectionServicer):
     async def Observe(
         self, request: epb.LeaderRequest, context: Context
     ) -> AsyncIterator[epb.LeaderResponse]:
+        serve_as_caller(context)
         updates = election.observe(self._kv, self._server.watchable, request.name, self._header_at)
         try:
             async with contextlib.aclosing(updates):
                 async for resp in updates:
                     yield resp
-        except errors.EtcdError as e:
-            await context.abort(grpc.StatusCode.UNKNOWN, e.message)
+        except errors.EtcdError:
+            return  # as etcd: an error of its reads (e.g. permission denied) ends the stream cleanly
 
     @unary_as_client
     async def Resign(self, request: epb.ResignRequest, context: Context) -> epb.ResignResponse:
