@@ -114,13 +114,6 @@ def test_token_wins_over_cn(member: TLSEtcd, certs: Certs) -> None:
 _CN_REFUSED = (
     b"CommonName of client sending a request against gateway will be ignored and not used as expected\n"
 )
-_GATEWAY_CN_DIFFERENCE = (
-    "etcd-py's gateway serves such a request as if it had no certificate (without a token: 400 "
-    "application/json 'etcdserver: user name is empty'; with one: the token's answer) where etcd answers "
-    "400 text/plain 'CommonName of client sending a request against gateway will be ignored and not used "
-    "as expected'; the fix needs the connection's CN in the HTTP/1 app (listener.py, http1.py, app.py) "
-    "and the auth state in the client-port process"
-)
 
 
 def _gateway(member: TLSEtcd, pair: KeyPair, path: str, token: str = "") -> tuple[int, str, bytes]:
@@ -137,13 +130,9 @@ def _gateway(member: TLSEtcd, pair: KeyPair, path: str, token: str = "") -> tupl
         return e.code, e.headers["Content-Type"], e.read()
 
 
-def test_gateway_refuses_certificates_with_a_cn(
-    member: TLSEtcd, certs: Certs, request: pytest.FixtureRequest
-) -> None:
+def test_gateway_refuses_certificates_with_a_cn(member: TLSEtcd, certs: Certs) -> None:
     """With --client-cert-auth and auth enabled, etcd answers every /v3/ gateway request made with a
     certificate naming a CN with 400 and a plain-text refusal, whatever the token; other paths serve."""
-    if member.kind == "etcdpy":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=_GATEWAY_CN_DIFFERENCE))
     with grpc.secure_channel(member.endpoint, certs.creds("root")) as ch:
         req = pb.AuthenticateRequest(name="root", password="pw")
         token = stubs.AuthStub(ch).Authenticate(req, timeout=T).token

@@ -32,6 +32,9 @@ from etcdpy.api.gateway.metrics import MetricsRoute
 _CORS_METHODS: Final = ("Access-Control-Allow-Methods", "POST, GET, OPTIONS, PUT, DELETE")
 _CORS_HEADERS: Final = ("Access-Control-Allow-Headers", "accept, content-type, authorization")
 _NOT_FOUND: Final = b"404 page not found\n"
+_CN_IGNORED: Final = (
+    b"CommonName of client sending a request against gateway will be ignored and not used as expected\n"
+)
 
 
 def clean_path(path: str) -> str:
@@ -76,6 +79,11 @@ class ClientHttpApp:
         path = request.path
         if path.startswith("/v3beta/"):
             path = "/v3/" + path[len("/v3beta/") :]
+        # As etcd: under auth, a verified client certificate's CN is no user for the gateway, and
+        # rather than ignore it silently the request is refused.
+        if request.client_cn and path.startswith("/v3/") and await self._gateway.auth_enabled():
+            writer.send(400, (TEXT_PLAIN, NOSNIFF), _CN_IGNORED)
+            return
         cors = self._cors(request)
         if request.method == "OPTIONS":
             writer.send(200, cors)

@@ -27,6 +27,7 @@ from etcdpy.api.gateway.gojson import GoJSONError
 from etcdpy.api.gateway.http1 import BodyError, BodyReader, BodyTooLarge, ResponseWriter
 from etcdpy.api.gateway.httptypes import APPLICATION_JSON, Headers, HttpRequest, text_error
 from etcdpy.api.gateway.routes import ROUTES, Route
+from etcdpy.api.pb.etcdserverpb import rpc_pb2
 
 _C = grpc.StatusCode
 _EOF: Final[object] = grpc.aio.EOF  # type: ignore[attr-defined]  # absent from grpc-stubs
@@ -138,6 +139,20 @@ class Gateway:
     def __init__(self, channel: grpc.aio.Channel, max_request_bytes: int) -> None:
         self._max_body = body_limit(max_request_bytes)
         self._calls = {path: _multicallable(channel, route) for path, route in ROUTES.items()}
+        self._auth_status = channel.unary_unary(
+            "/etcdserverpb.Auth/AuthStatus",
+            rpc_pb2.AuthStatusRequest.SerializeToString,
+            rpc_pb2.AuthStatusResponse.FromString,
+        )
+
+    async def auth_enabled(self) -> bool:
+        """Whether the server has authentication on now (False if it cannot tell). Asked without
+        credentials, a server with authentication on refuses to say: that refusal is the answer."""
+        try:
+            resp = await self._auth_status(rpc_pb2.AuthStatusRequest(), timeout=5)
+        except grpc.aio.AioRpcError as e:
+            return e.details() == errors.USER_EMPTY.message
+        return bool(resp.enabled)
 
     async def serve(
         self, request: HttpRequest, path: str, body: BodyReader, writer: ResponseWriter, headers: Headers

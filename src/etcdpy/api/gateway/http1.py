@@ -213,9 +213,12 @@ def _status_line(version: bytes, status: int) -> bytes:
 class Http1Connection(asyncio.Protocol):
     """One client connection speaking HTTP/1.x to `app`."""
 
-    def __init__(self, app: App, on_close: Callable[[Http1Connection], None]) -> None:
+    def __init__(
+        self, app: App, on_close: Callable[[Http1Connection], None], client_cn: str | None = None
+    ) -> None:
         self._app = app
         self._on_close = on_close
+        self._client_cn = client_cn
         self._transport: asyncio.Transport | None = None
         self._buf = bytearray()
         self._scanned = 0  # bytes of _buf already searched for the end of a head
@@ -409,7 +412,7 @@ class Http1Connection(asyncio.Protocol):
         target = target_b.decode("latin-1")
         version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
         path, query = _split_target(target)
-        request = HttpRequest(method, target, path, query, version, tuple(headers))
+        request = HttpRequest(method, target, path, query, version, tuple(headers), client_cn=self._client_cn)
         length, chunked, expect_continue = _framing(request)
         connection = ",".join(v for k, v in headers if k == "connection").lower()
         tokens = {t.strip() for t in connection.split(",")}

@@ -21,6 +21,8 @@ class HttpRequest:
     version: str
     headers: Headers
     body: bytes = b""
+    # The CN of the connection's client certificate, when certificates are required and verified.
+    client_cn: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (lower-case), if present."""

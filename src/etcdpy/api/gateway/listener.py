@@ -163,7 +163,9 @@ class ClientListener:
 
     def _serve_http(self, transport: asyncio.Transport, first_bytes: bytes) -> None:
         assert self._app is not None
-        conn = Http1Connection(self._app, lambda _: self._connections.discard(transport))
+        verified = self._ssl is not None and self._ssl.verify_mode == ssl.CERT_REQUIRED
+        cn = peer_common_name(transport.get_extra_info("peercert")) if verified else None
+        conn = Http1Connection(self._app, lambda _: self._connections.discard(transport), cn)
         transport.set_protocol(conn)
         conn.connection_made(transport)
         conn.data_received(first_bytes)
