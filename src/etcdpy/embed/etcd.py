@@ -181,7 +181,8 @@ class Etcd:
         self._grpc = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", 2**31 - 1),
-            ("grpc.max_concurrent_streams", 2**31 - 1),
+            # grpc core takes a signed 32-bit value: etcd's default (2^32-1) means no bound.
+            ("grpc.max_concurrent_streams", min(cfg.max_concurrent_streams, 2**31 - 1)),
             ("grpc.keepalive_time_ms", int(cfg.grpc_keepalive_interval * 1000)),
             ("grpc.keepalive_timeout_ms", int(cfg.grpc_keepalive_timeout * 1000)),
             ("grpc.http2.min_ping_interval_without_data_ms", int(cfg.grpc_keepalive_min_time * 1000)),

@@ -57,6 +57,9 @@ FLAGS: tuple[Flag, ...] = (
     Flag("grpc-keepalive-min-time", "duration", "5s", "Shortest interval a client may ping at.", "Member"),
     Flag("grpc-keepalive-interval", "duration", "2h", "Server-to-client ping interval (0: off).", "Member"),
     Flag("grpc-keepalive-timeout", "duration", "20s", "Wait for a ping answer before closing.", "Member"),
+    # From etcd 3.5.2 on; 3.5.1 has no such flag.
+    Flag("max-concurrent-streams", "int", "4294967295",
+         "Maximum concurrent streams that each client can open at a time.", "Member"),
     Flag("socket-reuse-port", "bool", "false", "Set SO_REUSEPORT on listeners.", "Member"),
     Flag("socket-reuse-address", "bool", "false", "Set SO_REUSEADDR on listeners.", "Member"),
     # Clustering
@@ -224,6 +227,7 @@ class ServerConfig:
     grpc_keepalive_min_time: float = 5.0
     grpc_keepalive_interval: float = 7200.0
     grpc_keepalive_timeout: float = 20.0
+    max_concurrent_streams: int = 2**32 - 1
     socket_reuse_port: bool = False
     socket_reuse_address: bool = False
     cors: str = "*"
@@ -353,6 +357,7 @@ def build_config(values: Mapping[str, str]) -> ServerConfig:
         grpc_keepalive_min_time=parse_duration(raw["grpc-keepalive-min-time"]),
         grpc_keepalive_interval=parse_duration(raw["grpc-keepalive-interval"]),
         grpc_keepalive_timeout=parse_duration(raw["grpc-keepalive-timeout"]),
+        max_concurrent_streams=get_int("max-concurrent-streams"),
         socket_reuse_port=get_bool("socket-reuse-port"),
         socket_reuse_address=get_bool("socket-reuse-address"),
         cors=raw["cors"],
