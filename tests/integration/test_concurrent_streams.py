@@ -38,7 +38,7 @@ class _Watch:
 
     def close(self) -> None:
         self._done.set()
-        self._call.cancel()  # type: ignore[attr-defined]
+        self._call.cancel()  # type: ignore[no-untyped-call]
 
 
 def test_a_stream_past_the_bound_waits_for_another_to_end(tmp_path: Path) -> None:
