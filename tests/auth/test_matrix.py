@@ -171,6 +171,11 @@ def _setup(ch: grpc.Channel) -> dict[str, Metadata]:
     for name in ("alice", "mallory"):
         auth.UserGrantRole(pb.AuthUserGrantRoleRequest(user=name, role="r1"), timeout=T)
     auth.AuthEnable(pb.AuthEnableRequest(), timeout=T)
+    # A token the server no longer holds, as one past --auth-token-ttl (tests/auth/test_lifecycle.py
+    # shows that expiry answers the same): disabling auth drops every simple token.
+    expired = _token(ch, "alice", "alice")
+    auth.AuthDisable(pb.AuthDisableRequest(), metadata=(("token", _token(ch, "root", "root")),), timeout=T)
+    auth.AuthEnable(pb.AuthEnableRequest(), timeout=T)
     creds: dict[str, Metadata] = {
         name: (("token", _token(ch, name, name)),) for name in ("root", "alice", "mallory")
     }
@@ -179,16 +184,19 @@ def _setup(ch: grpc.Channel) -> dict[str, Metadata]:
     )
     creds["none"] = ()
     creds["invalid"] = (("token", "notatoken"),)
+    creds["expired"] = (("token", expired),)
     return creds
 
 
-# (caller, key): alice inside and outside her range, a caller whose role was revoked, none, a bad token.
+# (caller, key): alice inside and outside her range, a caller whose role was revoked, none, a bad token,
+# an expired token.
 CALLERS = [
     ("alice", b"/a"),
     ("alice", b"/c"),
     ("mallory", b"/a"),
     ("none", b"/a"),
     ("invalid", b"/a"),
+    ("expired", b"/a"),
     ("root", b"/c"),
 ]
 
