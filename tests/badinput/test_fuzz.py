@@ -14,29 +14,21 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from google.protobuf.message import Message
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from tests.badinput._grpcwire import call
 from tests.badinput._http import exchange, request
 from tests.badinput._servers import Server, server
+from tests.fuzz._protobuf import edits, mutate
+from tests.fuzz._settings import fuzz_settings
 
-FUZZ = settings(
-    max_examples=300,
-    deadline=timedelta(seconds=10),
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+FUZZ = fuzz_settings(300, 10)
 TIMEOUT = 5.0
 # The server is gone or stuck: never an acceptable answer to bad input.
 BROKEN = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED"}
@@ -165,29 +157,6 @@ def check_grpc(member: Server, method: str, payload: bytes) -> None:
     else:
         assert outcome[0] == "ok", f"{method}: the response does not decode"
     member.assert_intact(current=False)
-
-
-def mutate(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
-    """Apply (kind, position, bytes) edits: 0 replace, 1 insert, 2 delete, 3 truncate."""
-    out = bytearray(data)
-    for kind, pos, chunk in edits:
-        at = pos % (len(out) + 1)
-        if kind == 0:
-            out[at : at + len(chunk)] = chunk
-        elif kind == 1:
-            out[at:at] = chunk
-        elif kind == 2:
-            del out[at : at + len(chunk) + 1]
-        else:
-            del out[at:]
-    return bytes(out)
-
-
-edits = st.lists(
-    st.tuples(st.integers(0, 3), st.integers(0, 1 << 16), st.binary(min_size=1, max_size=8)),
-    min_size=1,
-    max_size=6,
-)
 
 
 @FUZZ

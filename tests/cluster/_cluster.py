@@ -99,12 +99,20 @@ def running_cluster(
                                 *extra_args])
         for i in range(size)
     ]
+    with _started(members):
+        yield Cluster(members)
+
+
+@contextlib.contextmanager
+def _started(members: list[EtcdProcess]) -> Iterator[None]:
+    """Start every member at once (one alone cannot become ready: it waits for a quorum), wait
+    until all serve, stop them all at the end."""
     try:
         for m in members:
             m.start(wait=False)
         for m in members:
             m.wait_ready(timeout=60)
-        yield Cluster(members)
+        yield
     finally:
         stop_all(members)
 
@@ -171,13 +179,7 @@ def running_proxied_cluster(
             )
             for i in range(size)
         ]
-        try:
-            for m in members:
-                m.start(wait=False)
-            for m in members:
-                m.wait_ready(timeout=60)
+        with _started(members):
             yield Cluster(members), proxy
-        finally:
-            stop_all(members)
     finally:
         proxy.stop()

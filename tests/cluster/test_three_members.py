@@ -7,10 +7,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.cluster._cluster import Cluster, running_cluster
+from tests.etcdctl._harness import OUR_ETCDCTL
 from tests.servers import REPO, wait_until
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
@@ -74,10 +74,8 @@ def test_move_leader_hands_leadership_to_the_chosen_member(tmp_path: Path) -> No
 
 def _ours(endpoints: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run etcd-py's etcdctl."""
-    return subprocess.run(
-        [sys.executable, "-m", "etcdpy.cli.etcdctl.main", f"--endpoints={endpoints}", *args],
-        capture_output=True, text=True, timeout=30, env=ENV,
-    )
+    return subprocess.run([*OUR_ETCDCTL, f"--endpoints={endpoints}", *args],
+                          capture_output=True, text=True, timeout=30, env=ENV)
 
 
 def test_endpoint_status_and_health_of_the_whole_cluster_as_etcdctl(tmp_path: Path) -> None:

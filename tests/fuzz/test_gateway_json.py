@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import cast
 
 import pytest
 from google.protobuf.descriptor import Descriptor
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etcdpy.api.gateway.routes import ROUTES
 from tests.badinput._http import Exchange, request
 from tests.fuzz._json import any_json, bodies, never_a_request
+from tests.fuzz._settings import fuzz_settings
 from tests.fuzz._target import Target, target
 
 STATEFUL = frozenset(
@@ -46,16 +46,7 @@ ERROR_STATUSES = frozenset({301, 400, 401, 403, 404, 405, 409, 412, 413, 429, 50
 # Requests that wait for others by design (a held lock, an election): no answer yet is no hang.
 WAITING = frozenset({"/v3/lock/lock", "/v3/election/campaign"})
 
-FUZZ = settings(
-    max_examples=300,
-    deadline=timedelta(seconds=20),
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+FUZZ = fuzz_settings(300, 20)
 
 
 @pytest.fixture(scope="module")

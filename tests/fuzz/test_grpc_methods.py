@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 
 import grpc
 import pytest
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import DecodeError, Message
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2
 from etcdpy.api.pb.v3electionpb import v3election_pb2
 from etcdpy.api.pb.v3lockpb import v3lock_pb2
 from tests.fuzz._protobuf import edits, messages, mutate
+from tests.fuzz._settings import fuzz_settings
 from tests.fuzz._target import Target, target
 
 METHODS: dict[str, MethodDescriptor] = {
@@ -68,16 +68,7 @@ BROKEN = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 )
 
-FUZZ = settings(
-    max_examples=400,
-    deadline=timedelta(seconds=15),
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+FUZZ = fuzz_settings(400, 15)
 STREAM_FUZZ = settings(FUZZ, max_examples=60)
 
 

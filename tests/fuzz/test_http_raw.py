@@ -14,29 +14,20 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.badinput._http import Exchange, exchange
+from tests.fuzz._settings import fuzz_settings
 from tests.fuzz._target import Target, status_field, target
 
 TIMEOUT = 10.0
 # etcd-py's answer to a stream's chunked body cut short by the client's EOF, where etcd answers 500
 # JSON "unexpected EOF": known.EARLY_EOF_CHUNKED, compared with etcd in tests/badinput/test_http.py.
 EARLY_EOF_ANSWER = b"Internal Server Error\n"
-FUZZ = settings(
-    max_examples=250,
-    deadline=timedelta(seconds=30),
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+FUZZ = fuzz_settings(250, 30)
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,11 @@ import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import cast
 
 import pytest
 from google.protobuf.descriptor import Descriptor
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
@@ -28,22 +27,14 @@ from etcdpy.api.pb.raftpb import raft_pb2
 from etcdpy.server.transport.framing import HELLO_SIZE, MAGIC, VERDICT_SIZE, Hello, Kind, Status, Verdict
 from tests.badinput._http import exchange
 from tests.fuzz._protobuf import edits, messages, mutate
+from tests.fuzz._settings import fuzz_settings
 from tests.fuzz._target import Target, target
 from tests.servers import free_port
 
 MESSAGE = cast(Descriptor, raft_pb2.Message.DESCRIPTOR)
 # The member's handshake timeout (5 s) and some slack: a connection still open after it is held.
 TIMEOUT = 8.0
-FUZZ = settings(
-    max_examples=120,
-    deadline=timedelta(seconds=30),
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+FUZZ = fuzz_settings(120, 30)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ go on, and `alarm disarm` after compaction and defragmentation lifts it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from etcdpy.api.pb.etcdserverpb import rpc_pb2
 
 # etcd's estimates of what storing a key's metadata and a lease costs, in bytes.
@@ -23,10 +25,10 @@ def put_cost(req: rpc_pb2.PutRequest) -> int:
 def txn_cost(req: rpc_pb2.TxnRequest) -> int:
     """The costlier branch's puts (nested transactions are not counted, as in etcd)."""
 
-    def branch(ops: list[rpc_pb2.RequestOp]) -> int:
+    def branch(ops: Iterable[rpc_pb2.RequestOp]) -> int:
         return sum(put_cost(op.request_put) for op in ops if op.HasField("request_put"))
 
-    return max(branch(list(req.success)), branch(list(req.failure)))
+    return max(branch(req.success), branch(req.failure))
 
 
 def available(backend_size: int, quota_bytes: int, cost: int) -> bool:
