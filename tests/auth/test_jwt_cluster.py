@@ -9,32 +9,15 @@ from pathlib import Path
 
 import grpc
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc as stubs
 from tests.auth._ctl import run
+from tests.auth._jwt import jwt_spec
 from tests.cluster._cluster import running_cluster
 from tests.servers import wait_until
 
 T = 8.0
-
-
-def _jwt_spec(directory: Path) -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    priv, pub = directory / "jwt.key", directory / "jwt.pub"
-    priv.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    pub.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return f"jwt,pub-key={pub},priv-key={priv},sign-method=ES256,ttl=5m"
 
 
 def _setup_auth(endpoint: str) -> None:
@@ -74,7 +57,7 @@ def _accepted(endpoint: str, token: str) -> bool:
 @pytest.mark.reference
 @pytest.mark.parametrize("kind", ["etcdpy", "reference"])
 def test_jwt_from_one_member_works_on_the_others(tmp_path: Path, kind: str) -> None:
-    spec = _jwt_spec(tmp_path)
+    spec = jwt_spec(tmp_path, "ES256")
     with running_cluster(kind, tmp_path, 3, extra_args=("--auth-token", spec, "--bcrypt-cost", "4")) as c:
         eps = [m.endpoint for m in c.members]
         _setup_auth(eps[0])

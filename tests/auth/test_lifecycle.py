@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import subprocess
 from pathlib import Path
 
 import grpc
@@ -12,6 +11,7 @@ import pytest
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
 from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc as stubs
 from tests.auth._ctl import run
+from tests.auth._jwt import jwt_spec
 from tests.cluster._cluster import running_cluster
 from tests.servers import EtcdProcess, wait_until
 
@@ -98,19 +98,7 @@ def test_three_members_share_auth_and_simple_tokens(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("method", ["RS256", "ES256"])
 def test_jwt_tokens(tmp_path: Path, method: str) -> None:
-    priv, pub = tmp_path / "key.pem", tmp_path / "key.pub"
-    if method.startswith("RS"):
-        subprocess.run(["openssl", "genrsa", "-out", str(priv), "2048"], check=True, capture_output=True)
-    else:
-        subprocess.run(
-            ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(priv)],
-            check=True,
-            capture_output=True,
-        )
-    subprocess.run(
-        ["openssl", "pkey", "-in", str(priv), "-pubout", "-out", str(pub)], check=True, capture_output=True
-    )
-    spec = f"jwt,pub-key={pub},priv-key={priv},sign-method={method},ttl=5m"
+    spec = jwt_spec(tmp_path, method)
     p = EtcdProcess("etcdpy", tmp_path / "a.etcd", extra_args=["--auth-token", spec, "--bcrypt-cost", "4"])
     p.start()
     try:
