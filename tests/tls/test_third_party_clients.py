@@ -49,8 +49,7 @@ def member(
 @pytest.mark.parametrize("client", CLIENTS)
 def test_client_over_tls(member: TLSEtcd, client: str) -> None:
     python = VENVS / client / "bin" / "python"
-    if not python.exists():
-        pytest.skip(f"no venv for {client} at {python.parent.parent} (scripts/test.sh makes it)")
+    assert python.exists(), f"no venv for {client} at {python.parent.parent}: run scripts/test.sh"
     mutual = "--client-cert-auth" in member.extra_args
     pair = [str(member.tls.client.cert), str(member.tls.client.key)] if mutual else []
     cmd = [str(python), str(SCRIPTS / f"{client}_tls.py"), "127.0.0.1", str(member.client_port),
