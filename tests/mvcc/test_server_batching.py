@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2
+from etcdpy.server import fsync_speed
 from etcdpy.server import server as server_module
 from etcdpy.server.config import build_config
 from etcdpy.server.server import EtcdServer
@@ -53,7 +54,7 @@ def test_concurrent_puts_are_batched_and_survive_a_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wal_thread: bool
 ) -> None:
     if wal_thread:
-        monkeypatch.setattr(server_module, "INLINE_SYNC_MAX", 0.0)
+        monkeypatch.setattr(fsync_speed, "INLINE_SYNC_MAX", 0.0)
     written = _run_member(tmp_path / "m", "puts")
     assert _run_member(tmp_path / "m", "reopen") == written
 
