@@ -11,6 +11,7 @@ import grpc
 from etcdpy.api.gateway.h2inject import HeaderInjector, literal_field
 from etcdpy.api.gateway.listener import ClientListener
 from etcdpy.api.v3rpc import tls_identity
+from etcdpy.api.v3rpc.credentials import credentials
 from etcdpy.pkg.tlsutil import CLIENT_PORT_ALPN, TLSInfo
 from tests.tls_certs import TLSFiles, generate
 
@@ -49,7 +50,7 @@ def test_injector_extends_the_last_continuation_of_a_split_block() -> None:
 
 async def _scenario(tmp_path: Path, files: TLSFiles) -> None:
     async def who(request: bytes, context: grpc.aio.ServicerContext) -> bytes:  # type: ignore[type-arg]
-        return (tls_identity.client_cn(context) or "<none>").encode()
+        return (credentials(context).common_name or "<none>").encode()
 
     server = grpc.aio.server()
     handler = grpc.unary_unary_rpc_method_handler(who)
@@ -95,4 +96,4 @@ def test_forged_entry_is_ignored() -> None:
         def invocation_metadata(self) -> tuple[tuple[str, bytes], ...]:
             return ((tls_identity.METADATA_KEY, b"x" * 16 + b"mallory"),)
 
-    assert tls_identity.client_cn(Context()) is None  # type: ignore[arg-type]
+    assert credentials(Context()).common_name is None  # type: ignore[arg-type]

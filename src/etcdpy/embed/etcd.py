@@ -37,6 +37,7 @@ from etcdpy.api.v3rpc.kv import KVService
 from etcdpy.api.v3rpc.lease import LeaseService
 from etcdpy.api.v3rpc.lock import LockService
 from etcdpy.api.v3rpc.maintenance import MaintenanceService
+from etcdpy.api.v3rpc.registration import generic_handlers
 from etcdpy.api.v3rpc.unimplemented import UnknownMethods
 from etcdpy.api.v3rpc.watch import WatchService
 from etcdpy.pkg import zaplog
@@ -189,22 +190,25 @@ class Etcd:
             ("grpc.so_reuseport", 0),
         ])
         s = self.server
-        rpc_pb2_grpc.add_KVServicer_to_server(KVService(s), self._grpc)
-        rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterService(s), self._grpc)
-        rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceService(s), self._grpc)
-        # Services of later milestones: registered so that clients get UNIMPLEMENTED.
-        g = self._grpc
-        rpc_pb2_grpc.add_WatchServicer_to_server(WatchService(s, fragment_bytes=limit), g)
-        rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseService(s), g)
-        rpc_pb2_grpc.add_AuthServicer_to_server(AuthService(s), g)
-        v3lock_pb2_grpc.add_LockServicer_to_server(LockService(s), g)
-        v3election_pb2_grpc.add_ElectionServicer_to_server(ElectionService(s), g)
         # The standard health service, as etcd registers it: SERVING while the member serves.
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, g)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
-        g.add_generic_rpc_handlers((self._internal_methods(),))
-        g.add_generic_rpc_handlers((UnknownMethods(_SERVICES),))
+        # Looked up in this order: the busiest services first.
+        watch = WatchService(s, fragment_bytes=limit)
+        services = [
+            *generic_handlers(rpc_pb2_grpc.add_KVServicer_to_server, KVService(s)),
+            *generic_handlers(rpc_pb2_grpc.add_WatchServicer_to_server, watch),
+            *generic_handlers(rpc_pb2_grpc.add_LeaseServicer_to_server, LeaseService(s)),
+            *generic_handlers(rpc_pb2_grpc.add_MaintenanceServicer_to_server, MaintenanceService(s)),
+            *generic_handlers(rpc_pb2_grpc.add_ClusterServicer_to_server, ClusterService(s)),
+            *generic_handlers(rpc_pb2_grpc.add_AuthServicer_to_server, AuthService(s)),
+            *generic_handlers(v3lock_pb2_grpc.add_LockServicer_to_server, LockService(s)),
+            *generic_handlers(v3election_pb2_grpc.add_ElectionServicer_to_server, ElectionService(s)),
+            *generic_handlers(health_pb2_grpc.add_HealthServicer_to_server, self.health),
+            self._internal_methods(),
+            UnknownMethods(_SERVICES),
+        ]
+        self._grpc.add_generic_rpc_handlers(services)
         self._grpc.add_insecure_port(self.grpc_target)
         await self._grpc.start()
         plain: list[socket.socket] = []

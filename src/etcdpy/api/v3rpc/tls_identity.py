@@ -18,8 +18,6 @@ import os
 import secrets
 from typing import Final
 
-import grpc
-
 METADATA_KEY: Final = "x-etcdpy-client-cn-bin"
 SECRET_ENV: Final = "ETCDPY_CLIENT_CN_SECRET"
 _SECRET_BYTES: Final = 16
@@ -48,13 +46,11 @@ def wire_value(secret: bytes, cn: str) -> bytes:
     return base64.b64encode(secret + cn.encode())
 
 
-def client_cn(context: grpc.aio.ServicerContext) -> str | None:  # type: ignore[type-arg]
-    """The CN of the call's verified client certificate; None for calls without one."""
+def cn_of_entry(value: str | bytes) -> str | None:
+    """The CN an entry under `METADATA_KEY` vouches for; None for an entry without the secret."""
     secret = member_secret()
-    found = None
-    for key, value in context.invocation_metadata() or ():
-        if key != METADATA_KEY or not isinstance(value, bytes) or len(value) <= len(secret):
-            continue
-        if hmac.compare_digest(value[: len(secret)], secret):
-            found = value[len(secret) :].decode(errors="replace")
-    return found
+    if not isinstance(value, bytes) or len(value) <= len(secret):
+        return None
+    if not hmac.compare_digest(value[: len(secret)], secret):
+        return None
+    return value[len(secret) :].decode(errors="replace")
