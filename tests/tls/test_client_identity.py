@@ -50,7 +50,8 @@ def test_injector_extends_the_last_continuation_of_a_split_block() -> None:
 
 async def _scenario(tmp_path: Path, files: TLSFiles) -> None:
     async def who(request: bytes, context: grpc.aio.ServicerContext) -> bytes:  # type: ignore[type-arg]
-        return (credentials(context).common_name or "<none>").encode()
+        creds = credentials(context)
+        return (creds.common_name if creds and creds.common_name else "<none>").encode()
 
     server = grpc.aio.server()
     handler = grpc.unary_unary_rpc_method_handler(who)
@@ -96,4 +97,4 @@ def test_forged_entry_is_ignored() -> None:
         def invocation_metadata(self) -> tuple[tuple[str, bytes], ...]:
             return ((tls_identity.METADATA_KEY, b"x" * 16 + b"mallory"),)
 
-    assert credentials(Context()).common_name is None  # type: ignore[arg-type]
+    assert credentials(Context()) is None  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ import socket
 import struct
 import sys
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -139,6 +140,8 @@ class EtcdServer:
         self.member.client_urls = list(cfg.advertise_client_urls)
         self.cluster_version = ""
         self._waiters: dict[int, asyncio.Future[Any]] = {}
+        # (loop time at which a proposal times out, its ID), in proposal order: ticks expire them.
+        self._deadlines: deque[tuple[float, int]] = deque()
         self._wake = asyncio.Event()
         self.transport: Transport | None = None
         self.leader_changes = 0
@@ -321,10 +324,12 @@ class EtcdServer:
     async def _tick(self) -> None:
         """One raft tick per --heartbeat-interval."""
         interval = self.cfg.heartbeat_ms / 1000
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)
             self.node.tick()
             self._wake.set()
+            self._expire_overdue(loop.time())
 
     def _on_soft_state(self, soft: SoftState) -> None:
         """Leadership moved: only the leader's lessor expires leases, and only a leader decides the
@@ -750,17 +755,25 @@ class EtcdServer:
         proposals.append((rid, data))
         if len(proposals) >= self._wake_at:
             self._wake.set()
-        timer = loop.call_later(REQUEST_TIMEOUT, self._expire, rid, loop.time())
+        self._deadlines.append((loop.time() + REQUEST_TIMEOUT, rid))
         try:
             return await fut
-        finally:
-            timer.cancel()
+        except asyncio.CancelledError:
+            # The caller gave up: a proposal not handed to raft yet is dropped (as etcd's Propose
+            # with a cancelled context); one already in the log is applied, unanswered.
+            self._waiters.pop(rid, None)
+            raise
 
-    def _expire(self, rid: int, started: float) -> None:
-        fut = self._waiters.pop(rid, None)
-        if fut is not None and not fut.done():
-            self.failed_proposals += 1
-            fut.set_exception(self._timeout_error(started))
+    def _expire_overdue(self, now: float) -> None:
+        """Fail the proposals still unanswered REQUEST_TIMEOUT after they were made (one timer per
+        request cost more than the rest of its bookkeeping; a tick late is soon enough)."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            expiry, rid = deadlines.popleft()
+            fut = self._waiters.pop(rid, None)
+            if fut is not None and not fut.done():
+                self.failed_proposals += 1
+                fut.set_exception(self._timeout_error(expiry - REQUEST_TIMEOUT))
 
     def _timeout_error(self, started: float) -> errors.EtcdError:
         """Which of etcd's timeouts explains a request begun at `started` (loop time) that timed out."""
@@ -1098,7 +1111,7 @@ class EtcdServer:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._waiters[rid] = fut
-        timer = loop.call_later(REQUEST_TIMEOUT, self._expire, rid, loop.time())
+        self._deadlines.append((loop.time() + REQUEST_TIMEOUT, rid))
         try:
             cc = ConfChange(kind, mid, context, rid)
             while not fut.done():
@@ -1110,7 +1123,6 @@ class EtcdServer:
                     await asyncio.sleep(0.1)  # no leader yet: raft takes it once there is one
             return await fut
         finally:
-            timer.cancel()
             self._waiters.pop(rid, None)
 
     def members(self) -> list[rpc_pb2.Member]:

@@ -109,9 +109,12 @@ class WriteTxn(ReadTxn):
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._backend._writer = None
+        backend = self._backend
+        backend._writer = None
         if exc_type is None:
             self._txn.commit()
+            if backend._batch is None:
+                backend._committed()
         else:
             self._txn.abort()
 
@@ -178,6 +181,7 @@ class Backend:
         self._batch: Any = None  # the open batch's LMDB transaction
         self._env: Any = None
         self._dbs: dict[bytes, Any] = {}
+        self._size = 0
         self._open()
 
     def _open(self) -> None:
@@ -193,6 +197,12 @@ class Backend:
             readahead=False,
         )
         self._dbs = {name: self._env.open_db(name, create=not self._readonly) for name in schema.BUCKETS}
+        self._committed()
+
+    def _committed(self) -> None:
+        """A top-level commit may have grown the file: take its size (read once per commit rather
+        than on every request that asks, as the quota check does)."""
+        self._size = os.path.getsize(self._path)
 
     @property
     def path(self) -> str:
@@ -226,6 +236,7 @@ class Backend:
         finally:
             txn, self._batch = self._batch, None
             txn.commit()
+            self._committed()
 
     def sync(self) -> None:
         """Force every commit so far to stable storage."""
@@ -233,8 +244,8 @@ class Backend:
 
     @property
     def size(self) -> int:
-        """Bytes the backend file takes."""
-        return os.path.getsize(self._path)
+        """Bytes the backend file takes, as of the last commit."""
+        return self._size
 
     @property
     def size_in_use(self) -> int:

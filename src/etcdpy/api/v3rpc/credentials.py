@@ -16,10 +16,10 @@ _TOKEN_KEY = "token"
 _GATEWAY_TOKEN_KEY = "authorization"
 
 
-def credentials(context: Context) -> Credentials:
+def credentials(context: Context) -> Credentials | None:
     """Read in one pass over the call's metadata (grpc.aio builds it anew on every call, at a cost
     that shows on every request): the first `token` entry, else the first `authorization`, else
-    the CN the client port process vouched for."""
+    the CN the client port process vouched for; None for a call that presents none."""
     token = gateway_token = cn = None
     for key, value in context.invocation_metadata() or ():
         if key == _TOKEN_KEY:
@@ -33,7 +33,7 @@ def credentials(context: Context) -> Credentials:
     token = token if token is not None else gateway_token
     if token is not None:
         return Credentials(token=token)
-    return Credentials(common_name=cn) if cn else Credentials()
+    return Credentials(common_name=cn) if cn else None
 
 
 def serve_as_caller(context: Context) -> None:
