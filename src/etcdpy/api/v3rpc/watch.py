@@ -11,7 +11,6 @@ client cancels it; then every watcher of the stream is removed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -78,10 +77,12 @@ class WatchService(rpc_pb2_grpc.WatchServicer):
                 session.sent(resp)
         finally:
             session.stream.close()
-            for t in (recv, ticker):
-                t.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            recv.cancel()
+            ticker.cancel()
+            # Neither task's end may escape from here: a receive that failed (a corrupt request) was
+            # logged when it ended this stream, and raising it now would surface as an unretrieved
+            # task exception of the generator's close.
+            await asyncio.gather(recv, ticker, return_exceptions=True)
 
 
 def _end_on_error(recv: asyncio.Task[None], handler: asyncio.Task[Any]) -> None:
