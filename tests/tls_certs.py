@@ -11,7 +11,6 @@ chosen common name, written as PEM files (EC P-256 keys, quick to make).
 from __future__ import annotations
 
 import datetime
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from etcdpy.api.pb.etcdserverpb import rpc_pb2, rpc_pb2_grpc
+from etcdpy.pkg.tlsutil import subject_alt_name
 from tests.servers import EtcdProcess
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -51,13 +51,6 @@ def _name(common_name: str) -> x509.Name:
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
-
-
-def _san(host: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        return x509.DNSName(host)
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
@@ -150,7 +143,7 @@ class CertificateAuthority:
             builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         if hosts:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False
+                x509.SubjectAlternativeName([subject_alt_name(h) for h in hosts]), critical=False
             )
         cert = builder.sign(self._key, hashes.SHA256())
         pair = KeyPair(self.directory / f"{name}.crt", self.directory / f"{name}.key")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final
 
 _BACKLOG: Final = 1024
+# After a failed accept (out of descriptors or buffers), how long to wait before the next one.
+ACCEPT_RETRY: Final = 0.1
 
 
 def bind(host: str, port: int) -> list[socket.socket]:
@@ -29,3 +33,19 @@ def bind(host: str, port: int) -> list[socket.socket]:
             sock.close()
         raise
     return sockets
+
+
+async def accept_forever(
+    sock: socket.socket, handle: Callable[[socket.socket, Any], None], on_error: Callable[[OSError], None]
+) -> None:
+    """Accept connections on `sock` until cancelled, handing each to `handle(conn, address)`; a
+    failed accept is reported to `on_error` and the loop keeps listening, after a pause."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            conn, addr = await loop.sock_accept(sock)
+        except OSError as exc:
+            on_error(exc)
+            await asyncio.sleep(ACCEPT_RETRY)
+            continue
+        handle(conn, addr)

@@ -16,7 +16,10 @@ import os
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 # Go's crypto/tls cipher suite names (secure and insecure lists, plus etcd's two legacy aliases) ->
 # OpenSSL's names; None for TLS 1.3 suites, which are always enabled.
@@ -181,6 +184,16 @@ def peer_common_name(peercert: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+def subject_alt_name(host: str) -> x509.GeneralName:
+    """A certificate's SAN entry for `host`: an IP address entry for an address, else a DNS name."""
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
 def self_cert(directory: str, hosts: Sequence[str], validity_years: int) -> tuple[str, str]:
     """`directory`/cert.pem and key.pem, as etcd's auto TLS makes them (ECDSA P-521, organization
     "etcd", the hosts as SANs, valid `validity_years`); existing ones are kept. (cert, key) paths."""
@@ -195,12 +208,7 @@ def self_cert(directory: str, hosts: Sequence[str], validity_years: int) -> tupl
 
     os.makedirs(directory, mode=0o700, exist_ok=True)
     key = ec.generate_private_key(ec.SECP521R1())
-    sans: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            sans.append(x509.DNSName(host))
+    sans = [subject_alt_name(host) for host in hosts]
     now = datetime.datetime.now(datetime.UTC)
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "etcd")])
     builder = (

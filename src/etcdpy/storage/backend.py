@@ -114,7 +114,7 @@ class WriteTxn(ReadTxn):
         if exc_type is None:
             self._txn.commit()
             if backend._batch is None:
-                backend._committed()
+                backend._refresh_size()
         else:
             self._txn.abort()
 
@@ -197,11 +197,11 @@ class Backend:
             readahead=False,
         )
         self._dbs = {name: self._env.open_db(name, create=not self._readonly) for name in schema.BUCKETS}
-        self._committed()
+        self._refresh_size()
 
-    def _committed(self) -> None:
-        """A top-level commit may have grown the file: take its size (read once per commit rather
-        than on every request that asks, as the quota check does)."""
+    def _refresh_size(self) -> None:
+        """Take the file's size, after opening it and after each top-level commit (which may have
+        grown it): read once per commit rather than on every request that asks (the quota check)."""
         self._size = os.path.getsize(self._path)
 
     @property
@@ -236,7 +236,7 @@ class Backend:
         finally:
             txn, self._batch = self._batch, None
             txn.commit()
-            self._committed()
+            self._refresh_size()
 
     def sync(self) -> None:
         """Force every commit so far to stable storage."""

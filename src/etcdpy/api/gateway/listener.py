@@ -32,7 +32,7 @@ from etcdpy.api.gateway.metrics import MetricsRoute
 from etcdpy.api.gateway.relay import relay
 from etcdpy.api.gateway.upstream import parse_target
 from etcdpy.api.v3rpc.tls_identity import METADATA_KEY, wire_value
-from etcdpy.pkg import zaplog
+from etcdpy.pkg import netutil, zaplog
 from etcdpy.pkg.tlsutil import peer_common_name
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,6 @@ zlog = zaplog.get("embed")
 H2_PREFACE: Final = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DEFAULT_MAX_REQUEST_BYTES: Final = 1572864
 HANDSHAKE_TIMEOUT: Final = 10.0
-_ACCEPT_RETRY: Final = 0.1
 _CHANNEL_OPTIONS: Final = (
     ("grpc.max_send_message_length", -1),
     ("grpc.max_receive_message_length", -1),
@@ -121,16 +120,16 @@ class ClientListener:
     async def _accept_tls(self, sock: socket.socket, context: ssl.SSLContext) -> None:
         # An accept loop of our own, for the handshake's outcome: etcd logs every refused one.
         loop = asyncio.get_running_loop()
-        while True:
-            try:
-                conn, addr = await loop.sock_accept(sock)
-            except OSError as exc:  # out of descriptors or buffers: keep listening, after a pause
-                zlog.error("failed to accept a client connection", error=str(exc))
-                await asyncio.sleep(_ACCEPT_RETRY)
-                continue
+
+        def handle(conn: socket.socket, addr: object) -> None:
             task = loop.create_task(self._handshake(conn, addr, context))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+        def failed(exc: OSError) -> None:
+            zlog.error("failed to accept a client connection", error=str(exc))
+
+        await netutil.accept_forever(sock, handle, failed)
 
     async def _handshake(self, conn: socket.socket, addr: object, context: ssl.SSLContext) -> None:
         loop = asyncio.get_running_loop()

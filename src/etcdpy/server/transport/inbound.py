@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from google.protobuf.message import DecodeError
 
-from etcdpy.pkg import timeouts, zaplog
+from etcdpy.pkg import netutil, timeouts, zaplog
 from etcdpy.pkg.tlsutil import peer_common_name
 from etcdpy.server.transport import peer_http
 from etcdpy.server.transport.codec import decode_message
@@ -42,7 +42,6 @@ log = zaplog.get("rafthttp")
 
 # Bytes asked of the socket per read, and the StreamReader's buffer limit (reading pauses at twice it).
 READ_BYTES = 256 * 1024
-_ACCEPT_RETRY = 0.1
 
 
 class Inbound:
@@ -93,15 +92,13 @@ class Inbound:
             writer.transport.abort()
 
     async def _accept(self, sock: socket.socket) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                conn, _ = await loop.sock_accept(sock)
-            except OSError as exc:  # out of descriptors or buffers: keep listening, after a pause
-                log.error("failed to accept a peer connection", error=str(exc))
-                await asyncio.sleep(_ACCEPT_RETRY)
-                continue
+        def handle(conn: socket.socket, addr: object) -> None:
             self._tasks.spawn(self._on_socket(conn), "peer-connection")
+
+        def failed(exc: OSError) -> None:
+            log.error("failed to accept a peer connection", error=str(exc))
+
+        await netutil.accept_forever(sock, handle, failed)
 
     async def _on_socket(self, conn: socket.socket) -> None:
         remote = _socket_peer(conn)
